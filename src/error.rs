@@ -1,0 +1,56 @@
+//! The one error type of zoo. Each variant names what was wrong; the C layer
+//! maps variants to stable status codes, so variants are only ever added.
+
+use thiserror::Error;
+
+/// Every fallible zoo operation returns this error. Messages name the
+/// offending key, value, size or candidate so that a host code can print
+/// them as they are.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ZooError {
+    /// An option key that zoo does not know.
+    #[error("unknown option '{key}'; known options: {known}")]
+    UnknownOption { key: String, known: String },
+    /// A known option key with a value that is not accepted.
+    #[error("option '{key}': bad value '{value}'; accepted: {accepted}")]
+    InvalidOption {
+        key: String,
+        value: String,
+        accepted: String,
+    },
+    /// An options string that is not a list of `key=value` words.
+    #[error("malformed option '{word}': expected key=value")]
+    MalformedOption { word: String },
+    /// A buffer whose length does not match what the model or trainer needs.
+    #[error("{what}: expected length {expected}, got {got}")]
+    BadSize {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    /// An argument that is well-sized but not valid (e.g. a non-finite weight).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A call that is not allowed in the trainer's current state.
+    #[error("bad state: {0}")]
+    BadState(String),
+    /// A candidate id that is unknown, stale or already told.
+    #[error("candidate id {id:#x}: {reason}")]
+    BadCandidate { id: u64, reason: String },
+    /// The host's loss function reported a failure; the iteration was aborted.
+    #[error("loss function failed for candidate {candidate} (code {code}): {message}")]
+    CallbackFailed {
+        candidate: usize,
+        code: i32,
+        message: String,
+    },
+    /// A non-finite loss with `nonfinite=error`; the iteration was aborted.
+    #[error("candidate {candidate} returned a non-finite loss ({value}) and nonfinite=error")]
+    NonFiniteLoss { candidate: usize, value: f64 },
+    /// The iteration could not produce an update; weights are unchanged.
+    #[error("iteration {iteration} failed: {reason}")]
+    IterationFailed { iteration: u64, reason: String },
+}
+
+/// Shorthand used throughout the crate.
+pub type Result<T> = std::result::Result<T, ZooError>;

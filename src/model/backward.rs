@@ -1,0 +1,133 @@
+//! Vector-Jacobian products of a network: exact gradients by backpropagation.
+//!
+//! Given upstream gradients `gy = ∂L/∂y` for a batch, [`Network::vjp`]
+//! returns `∂L/∂θ` (summed over the batch) and, optionally, `∂L/∂x`. The
+//! trainer never needs it for zeroth-order estimates; it serves supervised
+//! fitting, output-space estimates and tests.
+
+use super::network::{check_len, dense_forward, Network};
+use super::workspace::Workspace;
+use crate::error::Result;
+
+impl Network {
+    /// Computes `grad_params = Σ_r (∂y_r/∂θ)ᵀ gy_r` and, when given,
+    /// `grad_x[r] = (∂y_r/∂x_r)ᵀ gy_r` for the `n` rows of `x`.
+    /// `grad_params` is overwritten, not accumulated.
+    #[allow(clippy::too_many_arguments)]
+    pub fn vjp(
+        &self,
+        params: &[f64],
+        x: &[f64],
+        n: usize,
+        gy: &[f64],
+        grad_params: &mut [f64],
+        grad_x: Option<&mut [f64]>,
+        ws: &mut Workspace,
+    ) -> Result<()> {
+        self.check_batch(params, x, n, gy)?;
+        check_len("parameter gradient", self.num_params(), grad_params.len())?;
+        if let Some(gx) = &grad_x {
+            check_len("input gradient (n × num_inputs)", n * self.num_inputs(), gx.len())?;
+        }
+        let stored: usize = n * self.layers().iter().map(|l| l.outputs).sum::<usize>();
+        ws.for_backward(stored, n * self.max_width());
+        self.forward_storing(params, x, n, ws);
+        self.backpropagate(params, x, n, gy, grad_params, grad_x, ws);
+        Ok(())
+    }
+
+    /// Forward pass that keeps every layer's pre-activation and output.
+    fn forward_storing(&self, params: &[f64], x: &[f64], n: usize, ws: &mut Workspace) {
+        let mut offset = 0;
+        for (l, layer) in self.layers().iter().enumerate() {
+            let len = n * layer.outputs;
+            let (done, rest) = ws.post.split_at_mut(offset);
+            let input: &[f64] = if l == 0 { x } else { &done[offset - n * layer.inputs..] };
+            let pre = &mut ws.pre[offset..offset + len];
+            dense_forward(layer, params, input, n, pre);
+            for (a, z) in rest[..len].iter_mut().zip(pre.iter()) {
+                *a = layer.activation.apply(*z);
+            }
+            offset += len;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn backpropagate(
+        &self,
+        params: &[f64],
+        x: &[f64],
+        n: usize,
+        gy: &[f64],
+        grad_params: &mut [f64],
+        mut grad_x: Option<&mut [f64]>,
+        ws: &mut Workspace,
+    ) {
+        grad_params.fill(0.0);
+        let Workspace { front, back, pre, post } = ws;
+        let (mut delta, mut delta_in) = (&mut front[..], &mut back[..]);
+        let layers = self.layers();
+        let mut offset: usize = n * layers.iter().map(|l| l.outputs).sum::<usize>();
+        let top = &layers[layers.len() - 1];
+        offset -= n * top.outputs;
+        for ((d, g), (z, a)) in delta.iter_mut().zip(gy).zip(pre[offset..].iter().zip(&post[offset..])) {
+            *d = g * top.activation.derivative(*z, *a);
+        }
+        for l in (0..layers.len()).rev() {
+            let layer = &layers[l];
+            let (nin, nout) = (layer.inputs, layer.outputs);
+            let input_offset = offset - if l == 0 { 0 } else { n * nin };
+            let input: &[f64] = if l == 0 { x } else { &post[input_offset..offset] };
+            accumulate_param_grad(layer.weight_offset, nin, nout, input, &delta[..n * nout], grad_params);
+            let wants_input_grad = l > 0 || grad_x.is_some();
+            if wants_input_grad {
+                let w = &params[layer.weight_offset..layer.weight_offset + nin * nout];
+                propagate_to_inputs(w, nin, nout, &delta[..n * nout], &mut delta_in[..n * nin]);
+            }
+            if l > 0 {
+                let below = &layers[l - 1];
+                let (z, a) = (&pre[input_offset..offset], &post[input_offset..offset]);
+                for ((d, z), a) in delta_in[..n * nin].iter_mut().zip(z).zip(a) {
+                    *d *= below.activation.derivative(*z, *a);
+                }
+                std::mem::swap(&mut delta, &mut delta_in);
+                offset = input_offset;
+            } else if let Some(gx) = grad_x.as_deref_mut() {
+                gx.copy_from_slice(&delta_in[..n * nin]);
+            }
+        }
+    }
+}
+
+/// `∂W[o][i] += Σ_r δ[r][o]·x[r][i]`, `∂b[o] += Σ_r δ[r][o]`.
+fn accumulate_param_grad(
+    weight_offset: usize,
+    nin: usize,
+    nout: usize,
+    input: &[f64],
+    delta: &[f64],
+    grad: &mut [f64],
+) {
+    let (gw, rest) = grad[weight_offset..].split_at_mut(nin * nout);
+    let gb = &mut rest[..nout];
+    for (xr, dr) in input.chunks_exact(nin).zip(delta.chunks_exact(nout)) {
+        for ((gwo, gbo), d) in gw.chunks_exact_mut(nin).zip(gb.iter_mut()).zip(dr) {
+            *gbo += d;
+            for (g, xi) in gwo.iter_mut().zip(xr) {
+                *g += d * xi;
+            }
+        }
+    }
+}
+
+/// `δ_in[r][i] = Σ_o δ[r][o]·W[o][i]`.
+fn propagate_to_inputs(w: &[f64], nin: usize, nout: usize, delta: &[f64], delta_in: &mut [f64]) {
+    for (dr, dir) in delta.chunks_exact(nout).zip(delta_in.chunks_exact_mut(nin)) {
+        dir.fill(0.0);
+        for (d, wo) in dr.iter().zip(w.chunks_exact(nin)) {
+            for (di, wi) in dir.iter_mut().zip(wo) {
+                *di += d * wi;
+            }
+        }
+    }
+}

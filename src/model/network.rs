@@ -1,0 +1,176 @@
+//! The architecture of a feed-forward network and its forward pass.
+//!
+//! A [`Network`] knows shapes, activations and where each layer's weights
+//! live in the flat parameter vector θ; it holds no parameters itself, so
+//! the same network runs with the trainer's θ or with a candidate's θ_c.
+//!
+//! Layout of θ, layer after layer: the weight matrix `W` (outputs × inputs,
+//! row-major, `W[o][i]` at `o·inputs + i`), then the bias vector `b`.
+//! Batches are row-major: row `r` of an `n × width` buffer is
+//! `buf[r·width .. (r+1)·width]`.
+
+use super::activation::Activation;
+use super::workspace::Workspace;
+use crate::error::{Result, ZooError};
+
+/// One dense layer: `a = f(W x + b)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub activation: Activation,
+    /// Offset of `W` in θ; `b` follows at `weight_offset + inputs·outputs`.
+    pub weight_offset: usize,
+}
+
+impl Layer {
+    /// Offset of the bias vector in θ.
+    pub fn bias_offset(&self) -> usize {
+        self.weight_offset + self.inputs * self.outputs
+    }
+
+    /// Number of parameters of this layer.
+    pub fn num_params(&self) -> usize {
+        (self.inputs + 1) * self.outputs
+    }
+}
+
+/// Shapes and activations of a feed-forward network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    layers: Vec<Layer>,
+    num_params: usize,
+    max_width: usize,
+}
+
+impl Network {
+    /// A multilayer perceptron with layer widths `sizes` (inputs first,
+    /// outputs last), `hidden` after every hidden layer and `output` after
+    /// the last one.
+    pub fn mlp(sizes: &[usize], hidden: Activation, output: Activation) -> Result<Self> {
+        if sizes.len() < 2 {
+            return Err(ZooError::InvalidArgument(format!(
+                "an MLP needs at least 2 layer sizes (inputs and outputs), got {}",
+                sizes.len()
+            )));
+        }
+        if let Some(pos) = sizes.iter().position(|&s| s == 0) {
+            return Err(ZooError::InvalidArgument(format!(
+                "layer size {pos} is 0; every layer needs at least one unit"
+            )));
+        }
+        let mut layers = Vec::with_capacity(sizes.len() - 1);
+        let mut offset = 0usize;
+        for (l, pair) in sizes.windows(2).enumerate() {
+            let activation = if l + 2 == sizes.len() { output } else { hidden };
+            let layer = Layer {
+                inputs: pair[0],
+                outputs: pair[1],
+                activation,
+                weight_offset: offset,
+            };
+            offset = offset
+                .checked_add(layer.num_params())
+                .ok_or_else(|| ZooError::InvalidArgument("parameter count overflows".into()))?;
+            layers.push(layer);
+        }
+        Ok(Self {
+            layers,
+            num_params: offset,
+            max_width: sizes.iter().copied().max().unwrap_or(0),
+        })
+    }
+
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    pub fn num_params(&self) -> usize {
+        self.num_params
+    }
+
+    pub fn num_inputs(&self) -> usize {
+        self.layers[0].inputs
+    }
+
+    pub fn num_outputs(&self) -> usize {
+        self.layers[self.layers.len() - 1].outputs
+    }
+
+    /// The widest layer, inputs included.
+    pub fn max_width(&self) -> usize {
+        self.max_width
+    }
+
+    /// Checks the sizes of a batch call.
+    pub(crate) fn check_batch(&self, params: &[f64], x: &[f64], n: usize, y: &[f64]) -> Result<()> {
+        check_len("parameters", self.num_params, params.len())?;
+        check_len("inputs (n × num_inputs)", n * self.num_inputs(), x.len())?;
+        check_len("outputs (n × num_outputs)", n * self.num_outputs(), y.len())
+    }
+
+    /// Runs the network on one input vector.
+    pub fn forward(&self, params: &[f64], x: &[f64], y: &mut [f64], ws: &mut Workspace) -> Result<()> {
+        self.forward_batch(params, x, 1, y, ws)
+    }
+
+    /// Runs the network on `n` rows of `x` (row-major) into `y`. Allocates
+    /// only when `ws` has never seen a batch this large.
+    pub fn forward_batch(
+        &self,
+        params: &[f64],
+        x: &[f64],
+        n: usize,
+        y: &mut [f64],
+        ws: &mut Workspace,
+    ) -> Result<()> {
+        self.check_batch(params, x, n, y)?;
+        self.forward_unchecked(params, x, n, y, ws);
+        Ok(())
+    }
+
+    /// Forward pass with sizes already checked.
+    pub(crate) fn forward_unchecked(
+        &self,
+        params: &[f64],
+        x: &[f64],
+        n: usize,
+        y: &mut [f64],
+        ws: &mut Workspace,
+    ) {
+        let last = self.layers.len() - 1;
+        let (mut front, mut back) = ws.ping_pong(n * self.max_width);
+        for (l, layer) in self.layers.iter().enumerate() {
+            let input: &[f64] = if l == 0 { x } else { &front[..n * layer.inputs] };
+            let out: &mut [f64] = if l == last { &mut *y } else { &mut back[..n * layer.outputs] };
+            dense_forward(layer, params, input, n, out);
+            layer.activation.apply_slice(out);
+            std::mem::swap(&mut front, &mut back);
+        }
+    }
+}
+
+pub(crate) fn check_len(what: &'static str, expected: usize, got: usize) -> Result<()> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(ZooError::BadSize { what, expected, got })
+    }
+}
+
+/// `out[r] = W · x[r] + b` for every row `r`, before the activation.
+#[inline]
+pub(crate) fn dense_forward(layer: &Layer, params: &[f64], x: &[f64], n: usize, out: &mut [f64]) {
+    let (nin, nout) = (layer.inputs, layer.outputs);
+    let w = &params[layer.weight_offset..layer.weight_offset + nin * nout];
+    let b = &params[layer.bias_offset()..layer.bias_offset() + nout];
+    for (xr, yr) in x.chunks_exact(nin).zip(out.chunks_exact_mut(nout)).take(n) {
+        for ((yo, wo), bo) in yr.iter_mut().zip(w.chunks_exact(nin)).zip(b) {
+            let mut s = *bo;
+            for (wi, xi) in wo.iter().zip(xr) {
+                s += wi * xi;
+            }
+            *yo = s;
+        }
+    }
+}
