@@ -11,6 +11,7 @@
 //! ask/tell).
 
 pub mod error;
+pub mod estimate;
 pub mod model;
 pub mod rng;
 

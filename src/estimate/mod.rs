@@ -1,0 +1,297 @@
+//! Estimators: which candidates an iteration evaluates, and how their losses
+//! become a gradient estimate.
+//!
+//! Notation: θ ∈ ℝ^d, active set A with m = |A| coordinates, smoothing
+//! radius μ, losses L_c. Every estimator perturbs active coordinates only
+//! and writes a gradient over the active set (`grad[t]` is ∂L/∂θ_{A[t]}).
+//!
+//! * RGE (random gradient estimate, [`rge`]) with q directions u_j:
+//!   forward `ĝ = φ/q · Σ_j (L(θ+μu_j) − L(θ))/μ · u_j` (q+1 candidates),
+//!   central `ĝ = φ/q · Σ_j (L(θ+μu_j) − L(θ−μu_j))/(2μ) · u_j` (2q).
+//! * CGE (coordinate gradient estimate, [`cge`]) over n coordinates:
+//!   forward `ĝ_i = s·(L(θ+μe_i) − L(θ))/μ` (n+1 candidates), central
+//!   `ĝ_i = s·(L(θ+μe_i) − L(θ−μe_i))/(2μ)` (2n), with n = m and s = 1, or
+//!   n < m coordinates sampled without replacement each iteration and
+//!   s = m/n, which keeps `E[ĝ]` equal to the full CGE.
+//!
+//! Candidates are numbered: forward variants put the base point θ at 0 and
+//! perturbation j at j+1; central variants put +μ at 2j and −μ at 2j+1.
+//! A candidate whose loss is not finite drops out together with its partner
+//! (the base point for forward variants, the antithetic point for central
+//! ones); RGE then averages over the directions that remain, CGE sets the
+//! dropped coordinates to zero.
+
+pub mod cge;
+pub mod rge;
+
+use crate::error::{Result, ZooError};
+use crate::rng::{stream, Purpose};
+use rand::Rng;
+
+/// The estimator families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EstimatorKind {
+    RgeForward,
+    RgeCentral,
+    CgeForward,
+    CgeCentral,
+}
+
+impl EstimatorKind {
+    fn is_central(self) -> bool {
+        matches!(self, Self::RgeCentral | Self::CgeCentral)
+    }
+}
+
+/// The distribution of RGE directions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectionKind {
+    /// u ~ N(0, I_m); φ = 1.
+    Gaussian,
+    /// u uniform on the unit sphere of ℝ^m; φ = m.
+    Sphere,
+}
+
+/// Estimator settings, as validated by [`crate::config`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EstimatorConfig {
+    pub kind: EstimatorKind,
+    /// RGE directions per iteration.
+    pub q: usize,
+    pub directions: DirectionKind,
+    /// Smoothing radius μ.
+    pub mu: f64,
+    /// CGE coordinates per iteration; 0 (or ≥ m) means every active one.
+    pub cge_coords: usize,
+}
+
+/// What one candidate evaluates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Perturbation {
+    /// θ itself.
+    Base,
+    /// θ + sign·μ·u_j.
+    Direction { j: usize, sign: f64 },
+    /// θ + sign·μ·e_{A[position]}.
+    Coordinate { position: usize, sign: f64 },
+}
+
+/// The fixed list of candidates of one iteration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub config: EstimatorConfig,
+    pub seed: u64,
+    pub iteration: u64,
+    /// Size m of the active set.
+    pub num_active: usize,
+    /// Active-set positions CGE perturbs this iteration (ascending).
+    coords: Vec<usize>,
+}
+
+/// How an iteration's losses were used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    /// L(θ) when the estimator evaluates θ.
+    pub base_loss: Option<f64>,
+    /// Mean of the finite losses: L(θ) + O(μ²) for central estimators.
+    pub mean_loss: f64,
+    /// Candidates whose loss (or whose partner's) was not finite.
+    pub dropped: usize,
+}
+
+impl Plan {
+    /// The plan of iteration `iteration` over `num_active` coordinates.
+    pub fn new(config: EstimatorConfig, seed: u64, iteration: u64, num_active: usize) -> Self {
+        let mut plan = Self {
+            config,
+            seed,
+            iteration,
+            num_active,
+            coords: Vec::new(),
+        };
+        plan.sample_coords();
+        plan
+    }
+
+    /// Re-targets this plan at another iteration, reusing its buffers.
+    pub fn reset(&mut self, config: EstimatorConfig, seed: u64, iteration: u64, num_active: usize) {
+        self.config = config;
+        self.seed = seed;
+        self.iteration = iteration;
+        self.num_active = num_active;
+        self.sample_coords();
+    }
+
+    fn is_cge(&self) -> bool {
+        matches!(self.config.kind, EstimatorKind::CgeForward | EstimatorKind::CgeCentral)
+    }
+
+    /// Number of CGE coordinates per iteration.
+    fn cge_count(&self) -> usize {
+        match self.config.cge_coords {
+            0 => self.num_active,
+            n => n.min(self.num_active),
+        }
+    }
+
+    /// Fills `coords` with every active position, or a sorted sample.
+    fn sample_coords(&mut self) {
+        self.coords.clear();
+        if !self.is_cge() {
+            return;
+        }
+        let (m, n) = (self.num_active, self.cge_count());
+        self.coords.extend(0..m);
+        if n < m {
+            let mut rng = stream(self.seed, Purpose::CoordinateSample, self.iteration, 0);
+            for i in 0..n {
+                let pick = rng.random_range(i..m);
+                self.coords.swap(i, pick);
+            }
+            self.coords.truncate(n);
+            self.coords.sort_unstable();
+        }
+    }
+
+    /// Perturbations per iteration: q for RGE, n coordinates for CGE.
+    fn num_perturbations(&self) -> usize {
+        if self.is_cge() {
+            self.coords.len()
+        } else {
+            self.config.q
+        }
+    }
+
+    /// Candidates this iteration evaluates.
+    pub fn num_candidates(&self) -> usize {
+        let p = self.num_perturbations();
+        if self.config.kind.is_central() {
+            2 * p
+        } else {
+            p + 1
+        }
+    }
+
+    /// What candidate `c` is.
+    pub fn perturbation(&self, c: usize) -> Perturbation {
+        let (index, sign) = if self.config.kind.is_central() {
+            (c / 2, if c % 2 == 0 { 1.0 } else { -1.0 })
+        } else if c == 0 {
+            return Perturbation::Base;
+        } else {
+            (c - 1, 1.0)
+        };
+        if self.is_cge() {
+            Perturbation::Coordinate {
+                position: self.coords[index],
+                sign,
+            }
+        } else {
+            Perturbation::Direction { j: index, sign }
+        }
+    }
+
+    /// Turns `out`, equal to θ on entry, into θ_c. `direction` is scratch of
+    /// at least m values.
+    pub fn apply(&self, c: usize, active: &[usize], out: &mut [f64], direction: &mut [f64]) {
+        let mu = self.config.mu;
+        match self.perturbation(c) {
+            Perturbation::Base => {}
+            Perturbation::Coordinate { position, sign } => out[active[position]] += sign * mu,
+            Perturbation::Direction { j, sign } => {
+                let u = &mut direction[..self.num_active];
+                rge::fill_direction(self, j, u);
+                for (&i, ui) in active.iter().zip(u.iter()) {
+                    out[i] += sign * mu * ui;
+                }
+            }
+        }
+    }
+
+    /// Undoes [`Plan::apply`]: `out` is θ again.
+    pub fn revert(&self, c: usize, theta: &[f64], active: &[usize], out: &mut [f64]) {
+        match self.perturbation(c) {
+            Perturbation::Base => {}
+            Perturbation::Coordinate { position, .. } => out[active[position]] = theta[active[position]],
+            Perturbation::Direction { .. } => {
+                for &i in active {
+                    out[i] = theta[i];
+                }
+            }
+        }
+    }
+
+    /// Turns the losses (one per candidate, in candidate order) into a
+    /// gradient over the active set. Fails, writing nothing meaningful, when
+    /// the base loss or every candidate is non-finite.
+    pub fn assemble(
+        &self,
+        losses: &[f64],
+        grad: &mut [f64],
+        pool: Option<&rayon::ThreadPool>,
+    ) -> Result<Summary> {
+        assert_eq!(losses.len(), self.num_candidates());
+        assert_eq!(grad.len(), self.num_active);
+        let base_loss = (!self.config.kind.is_central()).then(|| losses[0]);
+        if let Some(base) = base_loss.filter(|b| !b.is_finite()) {
+            return Err(self.failure(format!("the loss at the base point θ is {base}")));
+        }
+        let (sum, count) = losses
+            .iter()
+            .filter(|l| l.is_finite())
+            .fold((0.0, 0usize), |(s, n), l| (s + l, n + 1));
+        let used = if self.is_cge() {
+            cge::assemble(self, losses, grad)
+        } else {
+            rge::assemble(self, losses, grad, pool)
+        };
+        let total = self.num_perturbations();
+        let per_pair = if self.config.kind.is_central() { 2 } else { 1 };
+        let dropped = (total - used) * per_pair;
+        if used == 0 {
+            return Err(self.failure(format!(
+                "all {total} perturbations had a non-finite loss; nothing to estimate from"
+            )));
+        }
+        Ok(Summary {
+            base_loss,
+            mean_loss: sum / count as f64,
+            dropped,
+        })
+    }
+
+    fn failure(&self, reason: String) -> ZooError {
+        ZooError::IterationFailed {
+            iteration: self.iteration,
+            reason,
+        }
+    }
+
+    /// Losses of perturbation `p`'s two points: (L₊, L₋) for central
+    /// estimators, (L₊, L(θ)) for forward ones; `None` when either is not
+    /// finite.
+    fn pair(&self, losses: &[f64], p: usize) -> Option<(f64, f64)> {
+        let (plus, minus) = if self.config.kind.is_central() {
+            (losses[2 * p], losses[2 * p + 1])
+        } else {
+            (losses[p + 1], losses[0])
+        };
+        (plus.is_finite() && minus.is_finite()).then_some((plus, minus))
+    }
+
+    /// The finite-difference quotient of a pair.
+    fn quotient(&self, (plus, minus): (f64, f64)) -> f64 {
+        if self.config.kind.is_central() {
+            (plus - minus) / (2.0 * self.config.mu)
+        } else {
+            (plus - minus) / self.config.mu
+        }
+    }
+
+    pub(crate) fn coords(&self) -> &[usize] {
+        &self.coords
+    }
+}
+
+#[cfg(test)]
+mod tests;

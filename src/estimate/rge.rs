@@ -1,0 +1,101 @@
+//! Random gradient estimates (RGE).
+//!
+//! Direction j of iteration k is regenerated from `(seed, k, j)` block by
+//! block ([`crate::rng::BLOCK`] coordinates each), so the candidate that
+//! applies it and the assembly that sums it never store it. Gaussian
+//! directions are `z ~ N(0, I_m)` with `φ = 1`; sphere directions are
+//! `z/‖z‖` with `φ = m`, so that `E[φ u uᵀ] = I` in both cases and
+//! `ĝ = φ/q · Σ_j δ_j u_j` is an unbiased estimate of the gradient of the
+//! μ-smoothed loss, where δ_j is the finite-difference quotient.
+//!
+//! Assembly runs in parallel over coordinate blocks; inside a block the sum
+//! over directions runs in direction order, so the result is bit-identical
+//! whatever the number of threads.
+
+use super::{DirectionKind, Plan};
+use crate::rng::{block_stream, Purpose, BLOCK};
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+
+/// Writes the Gaussian vector z_j restricted to coordinate block `block`.
+fn fill_gaussian_block(plan: &Plan, j: usize, block: usize, out: &mut [f64]) {
+    let mut rng = block_stream(plan.seed, Purpose::Direction, plan.iteration, j as u64, block);
+    for v in out {
+        *v = StandardNormal.sample(&mut rng);
+    }
+}
+
+/// `‖z_j‖`, summed in coordinate order (the same order as
+/// [`fill_direction`], so both give the same bits).
+fn gaussian_norm(plan: &Plan, j: usize) -> f64 {
+    let mut buf = [0.0; BLOCK];
+    let mut sum = 0.0;
+    for (block, start) in (0..plan.num_active).step_by(BLOCK).enumerate() {
+        let chunk = &mut buf[..BLOCK.min(plan.num_active - start)];
+        fill_gaussian_block(plan, j, block, chunk);
+        sum += chunk.iter().map(|v| v * v).sum::<f64>();
+    }
+    sum.sqrt()
+}
+
+/// Writes direction u_j (length m) into `out`.
+pub(crate) fn fill_direction(plan: &Plan, j: usize, out: &mut [f64]) {
+    let mut sum = 0.0;
+    for (block, chunk) in out.chunks_mut(BLOCK).enumerate() {
+        fill_gaussian_block(plan, j, block, chunk);
+        sum += chunk.iter().map(|v| v * v).sum::<f64>();
+    }
+    if plan.config.directions == DirectionKind::Sphere {
+        let inv = 1.0 / sum.sqrt();
+        for v in out {
+            *v *= inv;
+        }
+    }
+}
+
+/// Writes `ĝ` into `grad`; returns the number of directions used.
+pub(crate) fn assemble(
+    plan: &Plan,
+    losses: &[f64],
+    grad: &mut [f64],
+    pool: Option<&rayon::ThreadPool>,
+) -> usize {
+    let q = plan.config.q;
+    let sphere = plan.config.directions == DirectionKind::Sphere;
+    // weight_j = δ_j (/‖z_j‖ for sphere directions); 0 marks a dropped pair.
+    let weight = |j: usize| -> Option<f64> {
+        let delta = plan.quotient(plan.pair(losses, j)?);
+        Some(if sphere { delta / gaussian_norm(plan, j) } else { delta })
+    };
+    let weights: Vec<Option<f64>> = match pool {
+        Some(pool) => pool.install(|| (0..q).into_par_iter().map(weight).collect()),
+        None => (0..q).map(weight).collect(),
+    };
+    let used = weights.iter().filter(|w| w.is_some()).count();
+    if used == 0 {
+        return 0;
+    }
+    let phi = if sphere { plan.num_active as f64 } else { 1.0 };
+    let scale = phi / used as f64;
+    let block_sum = |(block, chunk): (usize, &mut [f64])| {
+        let mut z = [0.0; BLOCK];
+        let z = &mut z[..chunk.len()];
+        chunk.fill(0.0);
+        for (j, w) in weights.iter().enumerate() {
+            if let Some(w) = w {
+                fill_gaussian_block(plan, j, block, z);
+                for (g, zt) in chunk.iter_mut().zip(z.iter()) {
+                    *g += w * zt;
+                }
+            }
+        }
+        for g in chunk {
+            *g *= scale;
+        }
+    };
+    match pool {
+        Some(pool) => pool.install(|| grad.par_chunks_mut(BLOCK).enumerate().for_each(block_sum)),
+        None => grad.chunks_mut(BLOCK).enumerate().for_each(block_sum),
+    }
+    used
+}
