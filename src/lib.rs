@@ -10,9 +10,11 @@
 //! options) and [`trainer`] (the iteration state machine: `step` and
 //! ask/tell).
 
+pub mod config;
 pub mod error;
 pub mod estimate;
 pub mod model;
+pub mod optim;
 pub mod rng;
 
 pub use error::{Result, ZooError};

@@ -123,7 +123,10 @@ impl Plan {
     }
 
     fn is_cge(&self) -> bool {
-        matches!(self.config.kind, EstimatorKind::CgeForward | EstimatorKind::CgeCentral)
+        matches!(
+            self.config.kind,
+            EstimatorKind::CgeForward | EstimatorKind::CgeCentral
+        )
     }
 
     /// Number of CGE coordinates per iteration.
@@ -212,7 +215,9 @@ impl Plan {
     pub fn revert(&self, c: usize, theta: &[f64], active: &[usize], out: &mut [f64]) {
         match self.perturbation(c) {
             Perturbation::Base => {}
-            Perturbation::Coordinate { position, .. } => out[active[position]] = theta[active[position]],
+            Perturbation::Coordinate { position, .. } => {
+                out[active[position]] = theta[active[position]]
+            }
             Perturbation::Direction { .. } => {
                 for &i in active {
                     out[i] = theta[i];

@@ -19,7 +19,13 @@ use rayon::prelude::*;
 
 /// Writes the Gaussian vector z_j restricted to coordinate block `block`.
 fn fill_gaussian_block(plan: &Plan, j: usize, block: usize, out: &mut [f64]) {
-    let mut rng = block_stream(plan.seed, Purpose::Direction, plan.iteration, j as u64, block);
+    let mut rng = block_stream(
+        plan.seed,
+        Purpose::Direction,
+        plan.iteration,
+        j as u64,
+        block,
+    );
     for v in out {
         *v = StandardNormal.sample(&mut rng);
     }
@@ -65,7 +71,11 @@ pub(crate) fn assemble(
     // weight_j = δ_j (/‖z_j‖ for sphere directions); 0 marks a dropped pair.
     let weight = |j: usize| -> Option<f64> {
         let delta = plan.quotient(plan.pair(losses, j)?);
-        Some(if sphere { delta / gaussian_norm(plan, j) } else { delta })
+        Some(if sphere {
+            delta / gaussian_norm(plan, j)
+        } else {
+            delta
+        })
     };
     let weights: Vec<Option<f64>> = match pool {
         Some(pool) => pool.install(|| (0..q).into_par_iter().map(weight).collect()),

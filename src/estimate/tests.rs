@@ -11,7 +11,13 @@ impl Quadratic {
         let h = (0..d)
             .map(|i| {
                 (0..d)
-                    .map(|j| if i == j { 2.0 + i as f64 * 0.1 } else { 0.3 / (1.0 + (i + j) as f64) })
+                    .map(|j| {
+                        if i == j {
+                            2.0 + i as f64 * 0.1
+                        } else {
+                            0.3 / (1.0 + (i + j) as f64)
+                        }
+                    })
                     .collect()
             })
             .collect();
@@ -19,7 +25,11 @@ impl Quadratic {
         Self { h, b }
     }
     fn value(&self, x: &[f64]) -> f64 {
-        let hx: Vec<f64> = self.h.iter().map(|r| r.iter().zip(x).map(|(a, b)| a * b).sum()).collect();
+        let hx: Vec<f64> = self
+            .h
+            .iter()
+            .map(|r| r.iter().zip(x).map(|(a, b)| a * b).sum())
+            .collect();
         0.5 * hx.iter().zip(x).map(|(a, b)| a * b).sum::<f64>()
             + self.b.iter().zip(x).map(|(a, b)| a * b).sum::<f64>()
     }
@@ -32,8 +42,20 @@ impl Quadratic {
     }
 }
 
-fn config(kind: EstimatorKind, q: usize, directions: DirectionKind, mu: f64, cge_coords: usize) -> EstimatorConfig {
-    EstimatorConfig { kind, q, directions, mu, cge_coords }
+fn config(
+    kind: EstimatorKind,
+    q: usize,
+    directions: DirectionKind,
+    mu: f64,
+    cge_coords: usize,
+) -> EstimatorConfig {
+    EstimatorConfig {
+        kind,
+        q,
+        directions,
+        mu,
+        cge_coords,
+    }
 }
 
 /// Evaluates every candidate of `plan` on `f` and assembles the estimate
@@ -68,7 +90,18 @@ fn central_cge_is_exact_on_a_quadratic() {
     let d = 12;
     let f = Quadratic::new(d);
     let theta: Vec<f64> = (0..d).map(|i| (i as f64).cos()).collect();
-    let plan = Plan::new(config(EstimatorKind::CgeCentral, 1, DirectionKind::Gaussian, 1e-3, 0), 1, 0, d);
+    let plan = Plan::new(
+        config(
+            EstimatorKind::CgeCentral,
+            1,
+            DirectionKind::Gaussian,
+            1e-3,
+            0,
+        ),
+        1,
+        0,
+        d,
+    );
     assert_eq!(plan.num_candidates(), 2 * d);
     let g = estimate(&plan, &theta, &all(d), |x| f.value(x));
     for (a, b) in g.iter().zip(f.gradient(&theta)) {
@@ -83,19 +116,41 @@ fn central_cge_error_is_second_order_in_mu() {
     let df = |v: f64| (v.cos() + 0.5 * v.sin()) * (0.5 * v).exp();
     let theta = [0.3, -1.2, 0.8];
     let error = |mu: f64| {
-        let plan = Plan::new(config(EstimatorKind::CgeCentral, 1, DirectionKind::Gaussian, mu, 0), 1, 0, 3);
+        let plan = Plan::new(
+            config(EstimatorKind::CgeCentral, 1, DirectionKind::Gaussian, mu, 0),
+            1,
+            0,
+            3,
+        );
         let g = estimate(&plan, &theta, &all(3), f);
-        g.iter().zip(theta).map(|(a, t)| (a - df(t)).abs()).fold(0.0, f64::max)
+        g.iter()
+            .zip(theta)
+            .map(|(a, t)| (a - df(t)).abs())
+            .fold(0.0, f64::max)
     };
     let ratio = error(1e-2) / error(5e-3);
-    assert!((ratio - 4.0).abs() < 0.05, "halving μ divided the error by {ratio}, not 4");
+    assert!(
+        (ratio - 4.0).abs() < 0.05,
+        "halving μ divided the error by {ratio}, not 4"
+    );
 }
 
 #[test]
 fn forward_cge_error_is_first_order_in_mu() {
     let f = Quadratic::new(4);
     let theta = [0.1, 0.2, 0.3, 0.4];
-    let plan = Plan::new(config(EstimatorKind::CgeForward, 1, DirectionKind::Gaussian, 1e-4, 0), 1, 0, 4);
+    let plan = Plan::new(
+        config(
+            EstimatorKind::CgeForward,
+            1,
+            DirectionKind::Gaussian,
+            1e-4,
+            0,
+        ),
+        1,
+        0,
+        4,
+    );
     assert_eq!(plan.num_candidates(), 5);
     let g = estimate(&plan, &theta, &all(4), |x| f.value(x));
     for (i, (a, b)) in g.iter().zip(f.gradient(&theta)).enumerate() {
@@ -160,7 +215,18 @@ fn sampled_cge_is_unbiased_and_uses_n_coordinates() {
     let iterations = 3000;
     let mut mean = vec![0.0; d];
     for k in 0..iterations {
-        let plan = Plan::new(config(EstimatorKind::CgeCentral, 1, DirectionKind::Gaussian, 1e-4, 3), 5, k, d);
+        let plan = Plan::new(
+            config(
+                EstimatorKind::CgeCentral,
+                1,
+                DirectionKind::Gaussian,
+                1e-4,
+                3,
+            ),
+            5,
+            k,
+            d,
+        );
         assert_eq!(plan.num_candidates(), 6);
         let est = estimate(&plan, &theta, &all(d), |x| f.value(x));
         assert_eq!(est.iter().filter(|v| **v != 0.0).count(), 3);
@@ -171,7 +237,12 @@ fn sampled_cge_is_unbiased_and_uses_n_coordinates() {
     for i in 0..d {
         // ĝ_i = (m/n)·g_i with probability n/m, else 0: variance g_i²(m/n − 1).
         let std_mean = (g[i] * g[i] * (10.0 / 3.0 - 1.0) / iterations as f64).sqrt();
-        assert!((mean[i] - g[i]).abs() < 5.0 * std_mean + 1e-9, "component {i}: {} vs {}", mean[i], g[i]);
+        assert!(
+            (mean[i] - g[i]).abs() < 5.0 * std_mean + 1e-9,
+            "component {i}: {} vs {}",
+            mean[i],
+            g[i]
+        );
     }
 }
 
@@ -179,8 +250,21 @@ fn sampled_cge_is_unbiased_and_uses_n_coordinates() {
 fn estimators_touch_only_active_coordinates() {
     let d = 9;
     let active = vec![1, 2, 5, 8];
-    let theta: Vec<f64> = (0..d).map(|i| if active.contains(&i) { 0.5 + i as f64 } else { 0.0 }).collect();
-    let f = |x: &[f64]| x.iter().enumerate().map(|(i, v)| (i as f64 + 1.0) * v * v).sum::<f64>();
+    let theta: Vec<f64> = (0..d)
+        .map(|i| {
+            if active.contains(&i) {
+                0.5 + i as f64
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let f = |x: &[f64]| {
+        x.iter()
+            .enumerate()
+            .map(|(i, v)| (i as f64 + 1.0) * v * v)
+            .sum::<f64>()
+    };
     let kinds = [
         EstimatorKind::RgeForward,
         EstimatorKind::RgeCentral,
@@ -195,21 +279,40 @@ fn estimators_touch_only_active_coordinates() {
                 let mut point = theta.clone();
                 plan.apply(c, &active, &mut point, &mut direction);
                 for i in (0..d).filter(|i| !active.contains(i)) {
-                    assert_eq!(point[i], 0.0, "{kind:?} candidate {c} moved inactive coordinate {i}");
+                    assert_eq!(
+                        point[i], 0.0,
+                        "{kind:?} candidate {c} moved inactive coordinate {i}"
+                    );
                 }
             }
             let g = estimate(&plan, &theta, &active, f);
             assert!(active.iter().any(|&i| g[i] != 0.0));
         }
     }
-    let cge = Plan::new(config(EstimatorKind::CgeForward, 1, DirectionKind::Gaussian, 1e-3, 0), 3, 7, 4);
+    let cge = Plan::new(
+        config(
+            EstimatorKind::CgeForward,
+            1,
+            DirectionKind::Gaussian,
+            1e-3,
+            0,
+        ),
+        3,
+        7,
+        4,
+    );
     assert_eq!(cge.num_candidates(), 5, "forward CGE costs active + 1");
 }
 
 #[test]
 fn sphere_directions_have_unit_norm_and_are_regenerated_exactly() {
     let m = 2500; // spans three blocks
-    let plan = Plan::new(config(EstimatorKind::RgeForward, 3, DirectionKind::Sphere, 1e-3, 0), 4, 2, m);
+    let plan = Plan::new(
+        config(EstimatorKind::RgeForward, 3, DirectionKind::Sphere, 1e-3, 0),
+        4,
+        2,
+        m,
+    );
     let mut u = vec![0.0; m];
     rge::fill_direction(&plan, 1, &mut u);
     let norm: f64 = u.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -223,9 +326,22 @@ fn sphere_directions_have_unit_norm_and_are_regenerated_exactly() {
 
 #[test]
 fn non_finite_losses_drop_their_pair() {
-    let plan = Plan::new(config(EstimatorKind::RgeCentral, 3, DirectionKind::Gaussian, 0.1, 0), 1, 0, 2);
+    let plan = Plan::new(
+        config(
+            EstimatorKind::RgeCentral,
+            3,
+            DirectionKind::Gaussian,
+            0.1,
+            0,
+        ),
+        1,
+        0,
+        2,
+    );
     let mut grad = vec![0.0; 2];
-    let s = plan.assemble(&[1.0, 0.5, f64::NAN, 2.0, 0.7, 0.9], &mut grad, None).unwrap();
+    let s = plan
+        .assemble(&[1.0, 0.5, f64::NAN, 2.0, 0.7, 0.9], &mut grad, None)
+        .unwrap();
     assert_eq!(s.dropped, 2);
     assert_eq!(s.base_loss, None);
     assert!((s.mean_loss - (1.0 + 0.5 + 2.0 + 0.7 + 0.9) / 5.0).abs() < 1e-15);
@@ -246,28 +362,56 @@ fn non_finite_losses_drop_their_pair() {
         assert!((grad[t] - expected[t]).abs() < 1e-12);
     }
 
-    let forward = Plan::new(config(EstimatorKind::CgeForward, 1, DirectionKind::Gaussian, 0.1, 0), 1, 0, 2);
-    let err = forward.assemble(&[f64::INFINITY, 1.0, 1.0], &mut grad, None).unwrap_err();
+    let forward = Plan::new(
+        config(
+            EstimatorKind::CgeForward,
+            1,
+            DirectionKind::Gaussian,
+            0.1,
+            0,
+        ),
+        1,
+        0,
+        2,
+    );
+    let err = forward
+        .assemble(&[f64::INFINITY, 1.0, 1.0], &mut grad, None)
+        .unwrap_err();
     assert!(err.to_string().contains("base point"), "{err}");
-    let s = forward.assemble(&[1.0, f64::NAN, 1.5], &mut grad, None).unwrap();
+    let s = forward
+        .assemble(&[1.0, f64::NAN, 1.5], &mut grad, None)
+        .unwrap();
     assert_eq!((s.dropped, s.base_loss), (1, Some(1.0)));
     assert_eq!(grad[0], 0.0);
     assert!((grad[1] - 5.0).abs() < 1e-12);
-    let err = forward.assemble(&[1.0, f64::NAN, f64::NAN], &mut grad, None).unwrap_err();
+    let err = forward
+        .assemble(&[1.0, f64::NAN, f64::NAN], &mut grad, None)
+        .unwrap_err();
     assert!(err.to_string().contains("all 2 perturbations"), "{err}");
 }
 
 #[test]
 fn parallel_assembly_is_bit_identical() {
     let m = 5000;
-    let plan = Plan::new(config(EstimatorKind::RgeCentral, 8, DirectionKind::Sphere, 1e-3, 0), 4, 2, m);
+    let plan = Plan::new(
+        config(EstimatorKind::RgeCentral, 8, DirectionKind::Sphere, 1e-3, 0),
+        4,
+        2,
+        m,
+    );
     let losses: Vec<f64> = (0..16).map(|c| (c as f64 * 0.37).sin()).collect();
     let mut serial = vec![0.0; m];
     plan.assemble(&losses, &mut serial, None).unwrap();
     for threads in [2, 3] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let mut parallel = vec![0.0; m];
         plan.assemble(&losses, &mut parallel, Some(&pool)).unwrap();
-        assert!(serial.iter().zip(&parallel).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(serial
+            .iter()
+            .zip(&parallel)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 }

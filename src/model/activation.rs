@@ -132,7 +132,10 @@ mod tests {
             for &z in &[-3.1, -0.7, 0.3, 1.9, 25.0, -25.0] {
                 let fd = (act.apply(z + h) - act.apply(z - h)) / (2.0 * h);
                 let exact = act.derivative(z, act.apply(z));
-                assert!((fd - exact).abs() < 1e-8, "{act:?} at {z}: fd {fd} exact {exact}");
+                assert!(
+                    (fd - exact).abs() < 1e-8,
+                    "{act:?} at {z}: fd {fd} exact {exact}"
+                );
             }
         }
     }

@@ -27,7 +27,11 @@ impl Network {
         self.check_batch(params, x, n, gy)?;
         check_len("parameter gradient", self.num_params(), grad_params.len())?;
         if let Some(gx) = &grad_x {
-            check_len("input gradient (n × num_inputs)", n * self.num_inputs(), gx.len())?;
+            check_len(
+                "input gradient (n × num_inputs)",
+                n * self.num_inputs(),
+                gx.len(),
+            )?;
         }
         let stored: usize = n * self.layers().iter().map(|l| l.outputs).sum::<usize>();
         ws.for_backward(stored, n * self.max_width());
@@ -42,7 +46,11 @@ impl Network {
         for (l, layer) in self.layers().iter().enumerate() {
             let len = n * layer.outputs;
             let (done, rest) = ws.post.split_at_mut(offset);
-            let input: &[f64] = if l == 0 { x } else { &done[offset - n * layer.inputs..] };
+            let input: &[f64] = if l == 0 {
+                x
+            } else {
+                &done[offset - n * layer.inputs..]
+            };
             let pre = &mut ws.pre[offset..offset + len];
             dense_forward(layer, params, input, n, pre);
             for (a, z) in rest[..len].iter_mut().zip(pre.iter()) {
@@ -64,21 +72,41 @@ impl Network {
         ws: &mut Workspace,
     ) {
         grad_params.fill(0.0);
-        let Workspace { front, back, pre, post } = ws;
+        let Workspace {
+            front,
+            back,
+            pre,
+            post,
+        } = ws;
         let (mut delta, mut delta_in) = (&mut front[..], &mut back[..]);
         let layers = self.layers();
         let mut offset: usize = n * layers.iter().map(|l| l.outputs).sum::<usize>();
         let top = &layers[layers.len() - 1];
         offset -= n * top.outputs;
-        for ((d, g), (z, a)) in delta.iter_mut().zip(gy).zip(pre[offset..].iter().zip(&post[offset..])) {
+        for ((d, g), (z, a)) in delta
+            .iter_mut()
+            .zip(gy)
+            .zip(pre[offset..].iter().zip(&post[offset..]))
+        {
             *d = g * top.activation.derivative(*z, *a);
         }
         for l in (0..layers.len()).rev() {
             let layer = &layers[l];
             let (nin, nout) = (layer.inputs, layer.outputs);
             let input_offset = offset - if l == 0 { 0 } else { n * nin };
-            let input: &[f64] = if l == 0 { x } else { &post[input_offset..offset] };
-            accumulate_param_grad(layer.weight_offset, nin, nout, input, &delta[..n * nout], grad_params);
+            let input: &[f64] = if l == 0 {
+                x
+            } else {
+                &post[input_offset..offset]
+            };
+            accumulate_param_grad(
+                layer.weight_offset,
+                nin,
+                nout,
+                input,
+                &delta[..n * nout],
+                grad_params,
+            );
             let wants_input_grad = l > 0 || grad_x.is_some();
             if wants_input_grad {
                 let w = &params[layer.weight_offset..layer.weight_offset + nin * nout];

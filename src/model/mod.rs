@@ -161,7 +161,13 @@ impl Model {
     }
 
     /// Runs the model on `n` rows of `x`.
-    pub fn forward_batch(&self, x: &[f64], n: usize, y: &mut [f64], ws: &mut Workspace) -> Result<()> {
+    pub fn forward_batch(
+        &self,
+        x: &[f64],
+        n: usize,
+        y: &mut [f64],
+        ws: &mut Workspace,
+    ) -> Result<()> {
         self.network.forward_batch(&self.params, x, n, y, ws)
     }
 
@@ -176,7 +182,8 @@ impl Model {
         grad_x: Option<&mut [f64]>,
         ws: &mut Workspace,
     ) -> Result<()> {
-        self.network.vjp(&self.params, x, n, gy, grad_params, grad_x, ws)?;
+        self.network
+            .vjp(&self.params, x, n, gy, grad_params, grad_x, ws)?;
         for (g, &m) in grad_params.iter_mut().zip(&self.mask) {
             if !m {
                 *g = 0.0;

@@ -110,7 +110,13 @@ impl Network {
     }
 
     /// Runs the network on one input vector.
-    pub fn forward(&self, params: &[f64], x: &[f64], y: &mut [f64], ws: &mut Workspace) -> Result<()> {
+    pub fn forward(
+        &self,
+        params: &[f64],
+        x: &[f64],
+        y: &mut [f64],
+        ws: &mut Workspace,
+    ) -> Result<()> {
         self.forward_batch(params, x, 1, y, ws)
     }
 
@@ -141,8 +147,16 @@ impl Network {
         let last = self.layers.len() - 1;
         let (mut front, mut back) = ws.ping_pong(n * self.max_width);
         for (l, layer) in self.layers.iter().enumerate() {
-            let input: &[f64] = if l == 0 { x } else { &front[..n * layer.inputs] };
-            let out: &mut [f64] = if l == last { &mut *y } else { &mut back[..n * layer.outputs] };
+            let input: &[f64] = if l == 0 {
+                x
+            } else {
+                &front[..n * layer.inputs]
+            };
+            let out: &mut [f64] = if l == last {
+                &mut *y
+            } else {
+                &mut back[..n * layer.outputs]
+            };
             dense_forward(layer, params, input, n, out);
             layer.activation.apply_slice(out);
             std::mem::swap(&mut front, &mut back);
@@ -154,7 +168,11 @@ pub(crate) fn check_len(what: &'static str, expected: usize, got: usize) -> Resu
     if expected == got {
         Ok(())
     } else {
-        Err(ZooError::BadSize { what, expected, got })
+        Err(ZooError::BadSize {
+            what,
+            expected,
+            got,
+        })
     }
 }
 

@@ -26,7 +26,12 @@ fn projected_output(model: &Model, params: &[f64], x: &[f64], n: usize, gy: &[f6
 }
 
 fn relative_error(a: &[f64], b: &[f64]) -> f64 {
-    let diff: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt();
+    let diff: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt();
     let norm: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
     diff / norm.max(1e-300)
 }
@@ -49,7 +54,14 @@ fn vjp_matches_central_finite_differences_for_every_activation() {
         let mut grad = vec![0.0; model.num_params()];
         let mut grad_x = vec![0.0; x.len()];
         model
-            .vjp(&x, n, &gy, &mut grad, Some(&mut grad_x), &mut Workspace::new())
+            .vjp(
+                &x,
+                n,
+                &gy,
+                &mut grad,
+                Some(&mut grad_x),
+                &mut Workspace::new(),
+            )
             .unwrap();
 
         let theta = model.params().to_vec();
@@ -58,7 +70,8 @@ fn vjp_matches_central_finite_differences_for_every_activation() {
                 let (mut up, mut down) = (theta.clone(), theta.clone());
                 up[i] += h;
                 down[i] -= h;
-                (projected_output(&model, &up, &x, n, &gy) - projected_output(&model, &down, &x, n, &gy))
+                (projected_output(&model, &up, &x, n, &gy)
+                    - projected_output(&model, &down, &x, n, &gy))
                     / (2.0 * h)
             })
             .collect();
@@ -72,7 +85,10 @@ fn vjp_matches_central_finite_differences_for_every_activation() {
                     / (2.0 * h)
             })
             .collect();
-        let (ep, ex) = (relative_error(&grad, &fd_params), relative_error(&grad_x, &fd_inputs));
+        let (ep, ex) = (
+            relative_error(&grad, &fd_params),
+            relative_error(&grad_x, &fd_inputs),
+        );
         assert!(ep < 1e-6, "{act:?}: parameter VJP relative error {ep}");
         assert!(ex < 1e-6, "{act:?}: input VJP relative error {ex}");
     }
@@ -89,7 +105,9 @@ fn batch_forward_equals_row_by_row_forward() {
     model.forward_batch(&x, n, &mut batch, &mut ws).unwrap();
     for r in 0..n {
         let mut y = [0.0; 2];
-        model.forward(&x[r * 3..r * 3 + 3], &mut y, &mut ws).unwrap();
+        model
+            .forward(&x[r * 3..r * 3 + 3], &mut y, &mut ws)
+            .unwrap();
         assert_eq!(&y[..], &batch[r * 2..r * 2 + 2]);
     }
 }
@@ -98,7 +116,9 @@ fn batch_forward_equals_row_by_row_forward() {
 fn forward_matches_a_hand_computed_network() {
     let mut model = Model::mlp(&[2, 2, 1], Activation::Tanh, 0).unwrap();
     // W1 = [[1, 2], [3, 4]], b1 = [0.5, -0.5], W2 = [[1, -1]], b2 = [0.25]
-    model.set_params(&[1.0, 2.0, 3.0, 4.0, 0.5, -0.5, 1.0, -1.0, 0.25]).unwrap();
+    model
+        .set_params(&[1.0, 2.0, 3.0, 4.0, 0.5, -0.5, 1.0, -1.0, 0.25])
+        .unwrap();
     let x = [0.1, -0.2];
     let h = [(0.1f64 - 0.4 + 0.5).tanh(), (0.3f64 - 0.8 - 0.5).tanh()];
     let mut y = [0.0];
@@ -119,7 +139,14 @@ fn masked_coordinates_are_zero_and_get_no_gradient() {
     }
     let mut grad = vec![1.0; d];
     model
-        .vjp(&[0.3, 0.1, -0.2], 1, &[1.0], &mut grad, None, &mut Workspace::new())
+        .vjp(
+            &[0.3, 0.1, -0.2],
+            1,
+            &[1.0],
+            &mut grad,
+            None,
+            &mut Workspace::new(),
+        )
         .unwrap();
     for i in (0..d).filter(|i| !mask[*i]) {
         assert_eq!(grad[i], 0.0);
@@ -130,7 +157,10 @@ fn masked_coordinates_are_zero_and_get_no_gradient() {
     bad[0] = 1.0; // coordinate 0 is masked
     let before = model.clone();
     let err = model.set_params(&bad).unwrap_err().to_string();
-    assert!(err.contains("parameter 0") && err.contains("masked"), "{err}");
+    assert!(
+        err.contains("parameter 0") && err.contains("masked"),
+        "{err}"
+    );
     assert_eq!(model, before);
 }
 
@@ -141,15 +171,27 @@ fn bad_sizes_and_values_are_named_and_change_nothing() {
     let err = model.set_params(&[0.0; 3]).unwrap_err();
     assert_eq!(
         err,
-        ZooError::BadSize { what: "parameters", expected: 13, got: 3 }
+        ZooError::BadSize {
+            what: "parameters",
+            expected: 13,
+            got: 3
+        }
     );
     let mut nan = model.params().to_vec();
     nan[4] = f64::NAN;
-    assert!(model.set_params(&nan).unwrap_err().to_string().contains("parameter 4"));
+    assert!(model
+        .set_params(&nan)
+        .unwrap_err()
+        .to_string()
+        .contains("parameter 4"));
     let mut y = [0.0; 2];
     assert!(matches!(
         model.forward(&[1.0, 2.0], &mut y, &mut Workspace::new()),
-        Err(ZooError::BadSize { expected: 1, got: 2, .. })
+        Err(ZooError::BadSize {
+            expected: 1,
+            got: 2,
+            ..
+        })
     ));
     assert_eq!(model, before);
     assert!(Network::mlp(&[3], Activation::Tanh, Activation::Identity).is_err());
@@ -166,7 +208,10 @@ fn initialisation_is_seeded_and_scaled() {
     // He normal on the first layer: variance 2/fan_in = 1/32 over 4096 draws.
     let w = &a.params()[..64 * 64];
     let var = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
-    assert!((var - 2.0 / 64.0).abs() < 0.1 * 2.0 / 64.0, "variance {var}");
+    assert!(
+        (var - 2.0 / 64.0).abs() < 0.1 * 2.0 / 64.0,
+        "variance {var}"
+    );
     // Xavier uniform for tanh: |w| ≤ √(6/(fan_in+fan_out)).
     let t = Model::mlp(&[64, 64, 1], Activation::Tanh, 11).unwrap();
     let limit = (6.0f64 / 128.0).sqrt();

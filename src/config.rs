@@ -1,0 +1,498 @@
+//! Trainer options: `key=value` strings validated once into typed settings.
+//!
+//! Options are strings so that new ones never change the C ABI. Every key
+//! is listed in [`OPTIONS`] with its default and accepted values; an unknown
+//! key or a bad value is an error naming the key, the value and what is
+//! accepted, and leaves the configuration as it was.
+//!
+//! ```
+//! use zoo::config::TrainerConfig;
+//! let mut config = TrainerConfig::parse("estimator=rge-central q=16 lr=1e-3 seed=7").unwrap();
+//! config.set("mu", "5e-4").unwrap();
+//! assert_eq!(config.get("q").unwrap(), "16");
+//! assert!(config.set("q", "zero").is_err());
+//! ```
+
+use crate::error::{Result, ZooError};
+use crate::estimate::{DirectionKind, EstimatorConfig, EstimatorKind};
+use crate::optim::{OptimConfig, OptimizerKind, Schedule, ScheduleKind};
+
+/// What happens when a candidate's loss is NaN or infinite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonFinitePolicy {
+    /// The candidate and its partner drop out of the estimate and are counted.
+    Skip,
+    /// The iteration is aborted with an error; weights stay as they were.
+    Error,
+}
+
+/// One documented option.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionSpec {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub accepted: &'static str,
+    pub help: &'static str,
+}
+
+/// Every option with its default; the README's table is generated from it.
+pub const OPTIONS: &[OptionSpec] = &[
+    spec(
+        "estimator",
+        "rge-central",
+        "rge-forward | rge-central | cge-forward | cge-central",
+        "how candidates are chosen and losses combined",
+    ),
+    spec("q", "16", "integer ≥ 1", "RGE directions per iteration"),
+    spec(
+        "directions",
+        "gaussian",
+        "gaussian | sphere",
+        "distribution of RGE directions",
+    ),
+    spec(
+        "mu",
+        "0.001",
+        "number > 0",
+        "smoothing radius of the finite differences",
+    ),
+    spec(
+        "cge_coords",
+        "0",
+        "integer ≥ 0",
+        "CGE coordinates per iteration, sampled without replacement; 0 = every active one",
+    ),
+    spec(
+        "optimizer",
+        "adam",
+        "sgd | momentum | nesterov | adam | sign-sgd",
+        "update rule",
+    ),
+    spec("lr", "0.001", "number ≥ 0", "learning rate"),
+    spec(
+        "momentum",
+        "0.9",
+        "number in [0, 1)",
+        "β of momentum and nesterov",
+    ),
+    spec(
+        "beta1",
+        "0.9",
+        "number in [0, 1)",
+        "Adam's first-moment decay",
+    ),
+    spec(
+        "beta2",
+        "0.999",
+        "number in [0, 1)",
+        "Adam's second-moment decay",
+    ),
+    spec(
+        "eps",
+        "0.00000001",
+        "number > 0",
+        "Adam's denominator guard",
+    ),
+    spec(
+        "weight_decay",
+        "0",
+        "number ≥ 0",
+        "decoupled weight decay: θ ← θ·(1 − lr·weight_decay)",
+    ),
+    spec(
+        "clip",
+        "0",
+        "number ≥ 0",
+        "maximum gradient-estimate norm; 0 = no clipping",
+    ),
+    spec(
+        "schedule",
+        "constant",
+        "constant | cosine | step",
+        "learning-rate schedule",
+    ),
+    spec(
+        "schedule_iterations",
+        "1000",
+        "integer ≥ 1",
+        "cosine: iterations T to decay from lr to lr_min",
+    ),
+    spec("lr_min", "0", "number ≥ 0", "cosine: final learning rate"),
+    spec(
+        "step_size",
+        "100",
+        "integer ≥ 1",
+        "step: iterations between decays",
+    ),
+    spec("gamma", "0.1", "number in (0, 1]", "step: decay factor"),
+    spec(
+        "seed",
+        "0",
+        "integer in [0, 2^64)",
+        "seed of every random stream (directions, sampled coordinates)",
+    ),
+    spec(
+        "threads",
+        "1",
+        "integer ≥ 0",
+        "threads evaluating thread-safe loss functions; 0 = all cores",
+    ),
+    spec(
+        "nonfinite",
+        "skip",
+        "skip | error",
+        "NaN/inf loss: drop the candidate and its partner, or abort the iteration",
+    ),
+];
+
+const fn spec(
+    key: &'static str,
+    default: &'static str,
+    accepted: &'static str,
+    help: &'static str,
+) -> OptionSpec {
+    OptionSpec {
+        key,
+        default,
+        accepted,
+        help,
+    }
+}
+
+/// Everything a trainer is configured with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainerConfig {
+    pub estimator: EstimatorConfig,
+    pub optim: OptimConfig,
+    pub seed: u64,
+    /// 0 = all cores.
+    pub threads: usize,
+    pub nonfinite: NonFinitePolicy,
+}
+
+impl Default for TrainerConfig {
+    fn default() -> Self {
+        let mut config = Self {
+            estimator: EstimatorConfig {
+                kind: EstimatorKind::RgeCentral,
+                q: 0,
+                directions: DirectionKind::Gaussian,
+                mu: 0.0,
+                cge_coords: 0,
+            },
+            optim: OptimConfig {
+                kind: OptimizerKind::Adam,
+                lr: 0.0,
+                momentum: 0.0,
+                beta1: 0.0,
+                beta2: 0.0,
+                eps: 0.0,
+                weight_decay: 0.0,
+                clip: 0.0,
+                schedule: Schedule {
+                    kind: ScheduleKind::Constant,
+                    iterations: 1,
+                    lr_min: 0.0,
+                    step_size: 1,
+                    gamma: 1.0,
+                },
+            },
+            seed: 0,
+            threads: 1,
+            nonfinite: NonFinitePolicy::Skip,
+        };
+        for option in OPTIONS {
+            config
+                .set_one(option.key, option.default)
+                .expect("documented defaults are valid");
+        }
+        config
+    }
+}
+
+impl TrainerConfig {
+    /// Defaults overridden by `options`: whitespace-separated `key=value`
+    /// words.
+    pub fn parse(options: &str) -> Result<Self> {
+        let mut config = Self::default();
+        config.apply(options)?;
+        Ok(config)
+    }
+
+    /// Applies every `key=value` word of `options`, all or nothing.
+    pub fn apply(&mut self, options: &str) -> Result<()> {
+        let mut next = self.clone();
+        for word in options.split_whitespace() {
+            let (key, value) = word
+                .split_once('=')
+                .ok_or_else(|| ZooError::MalformedOption { word: word.into() })?;
+            next.set_one(key, value)?;
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// Sets one option; on error nothing changes.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let mut next = self.clone();
+        next.set_one(key, value)?;
+        *self = next;
+        Ok(())
+    }
+
+    fn set_one(&mut self, key: &str, value: &str) -> Result<()> {
+        let v = Value { key, value };
+        let (e, o) = (&mut self.estimator, &mut self.optim);
+        match key {
+            "estimator" => {
+                e.kind = v.choice(&[
+                    ("rge-forward", EstimatorKind::RgeForward),
+                    ("rge-central", EstimatorKind::RgeCentral),
+                    ("cge-forward", EstimatorKind::CgeForward),
+                    ("cge-central", EstimatorKind::CgeCentral),
+                ])?
+            }
+            "q" => e.q = v.count(1)?,
+            "directions" => {
+                e.directions = v.choice(&[
+                    ("gaussian", DirectionKind::Gaussian),
+                    ("sphere", DirectionKind::Sphere),
+                ])?
+            }
+            "mu" => e.mu = v.number(|x| x > 0.0)?,
+            "cge_coords" => e.cge_coords = v.count(0)?,
+            "optimizer" => {
+                o.kind = v.choice(&[
+                    ("sgd", OptimizerKind::Sgd),
+                    ("momentum", OptimizerKind::Momentum),
+                    ("nesterov", OptimizerKind::Nesterov),
+                    ("adam", OptimizerKind::Adam),
+                    ("sign-sgd", OptimizerKind::SignSgd),
+                ])?
+            }
+            "lr" => o.lr = v.number(|x| x >= 0.0)?,
+            "momentum" => o.momentum = v.number(|x| (0.0..1.0).contains(&x))?,
+            "beta1" => o.beta1 = v.number(|x| (0.0..1.0).contains(&x))?,
+            "beta2" => o.beta2 = v.number(|x| (0.0..1.0).contains(&x))?,
+            "eps" => o.eps = v.number(|x| x > 0.0)?,
+            "weight_decay" => o.weight_decay = v.number(|x| x >= 0.0)?,
+            "clip" => o.clip = v.number(|x| x >= 0.0)?,
+            "schedule" => {
+                o.schedule.kind = v.choice(&[
+                    ("constant", ScheduleKind::Constant),
+                    ("cosine", ScheduleKind::Cosine),
+                    ("step", ScheduleKind::Step),
+                ])?
+            }
+            "schedule_iterations" => o.schedule.iterations = v.integer(1)?,
+            "lr_min" => o.schedule.lr_min = v.number(|x| x >= 0.0)?,
+            "step_size" => o.schedule.step_size = v.integer(1)?,
+            "gamma" => o.schedule.gamma = v.number(|x| x > 0.0 && x <= 1.0)?,
+            "seed" => self.seed = v.integer(0)?,
+            "threads" => self.threads = v.count(0)?,
+            "nonfinite" => {
+                self.nonfinite = v.choice(&[
+                    ("skip", NonFinitePolicy::Skip),
+                    ("error", NonFinitePolicy::Error),
+                ])?
+            }
+            _ => return Err(unknown(key)),
+        }
+        Ok(())
+    }
+
+    /// The current value of `key`, formatted so that `set(key, get(key))`
+    /// changes nothing.
+    pub fn get(&self, key: &str) -> Result<String> {
+        let (e, o, s) = (&self.estimator, &self.optim, &self.optim.schedule);
+        Ok(match key {
+            "estimator" => match e.kind {
+                EstimatorKind::RgeForward => "rge-forward",
+                EstimatorKind::RgeCentral => "rge-central",
+                EstimatorKind::CgeForward => "cge-forward",
+                EstimatorKind::CgeCentral => "cge-central",
+            }
+            .into(),
+            "q" => e.q.to_string(),
+            "directions" => match e.directions {
+                DirectionKind::Gaussian => "gaussian",
+                DirectionKind::Sphere => "sphere",
+            }
+            .into(),
+            "mu" => e.mu.to_string(),
+            "cge_coords" => e.cge_coords.to_string(),
+            "optimizer" => match o.kind {
+                OptimizerKind::Sgd => "sgd",
+                OptimizerKind::Momentum => "momentum",
+                OptimizerKind::Nesterov => "nesterov",
+                OptimizerKind::Adam => "adam",
+                OptimizerKind::SignSgd => "sign-sgd",
+            }
+            .into(),
+            "lr" => o.lr.to_string(),
+            "momentum" => o.momentum.to_string(),
+            "beta1" => o.beta1.to_string(),
+            "beta2" => o.beta2.to_string(),
+            "eps" => o.eps.to_string(),
+            "weight_decay" => o.weight_decay.to_string(),
+            "clip" => o.clip.to_string(),
+            "schedule" => match s.kind {
+                ScheduleKind::Constant => "constant",
+                ScheduleKind::Cosine => "cosine",
+                ScheduleKind::Step => "step",
+            }
+            .into(),
+            "schedule_iterations" => s.iterations.to_string(),
+            "lr_min" => s.lr_min.to_string(),
+            "step_size" => s.step_size.to_string(),
+            "gamma" => s.gamma.to_string(),
+            "seed" => self.seed.to_string(),
+            "threads" => self.threads.to_string(),
+            "nonfinite" => match self.nonfinite {
+                NonFinitePolicy::Skip => "skip",
+                NonFinitePolicy::Error => "error",
+            }
+            .into(),
+            _ => return Err(unknown(key)),
+        })
+    }
+}
+
+fn unknown(key: &str) -> ZooError {
+    let known: Vec<&str> = OPTIONS.iter().map(|o| o.key).collect();
+    ZooError::UnknownOption {
+        key: key.into(),
+        known: known.join(", "),
+    }
+}
+
+/// A value being parsed for a key, so errors can name both.
+struct Value<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+impl Value<'_> {
+    fn invalid(&self) -> ZooError {
+        let accepted = OPTIONS
+            .iter()
+            .find(|o| o.key == self.key)
+            .map_or("", |o| o.accepted);
+        ZooError::InvalidOption {
+            key: self.key.into(),
+            value: self.value.into(),
+            accepted: accepted.into(),
+        }
+    }
+
+    fn number(&self, valid: impl Fn(f64) -> bool) -> Result<f64> {
+        match self.value.parse::<f64>() {
+            Ok(x) if x.is_finite() && valid(x) => Ok(x),
+            _ => Err(self.invalid()),
+        }
+    }
+
+    fn integer(&self, min: u64) -> Result<u64> {
+        match self.value.parse::<u64>() {
+            Ok(x) if x >= min => Ok(x),
+            _ => Err(self.invalid()),
+        }
+    }
+
+    fn count(&self, min: usize) -> Result<usize> {
+        usize::try_from(self.integer(min as u64)?).map_err(|_| self.invalid())
+    }
+
+    fn choice<T: Copy>(&self, choices: &[(&str, T)]) -> Result<T> {
+        choices
+            .iter()
+            .find(|(name, _)| *name == self.value)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| self.invalid())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let c = TrainerConfig::parse(
+            "estimator=rge-central q=16 mu=1e-3 optimizer=adam lr=1e-3 seed=7 threads=2",
+        )
+        .unwrap();
+        assert_eq!(c.estimator.kind, EstimatorKind::RgeCentral);
+        assert_eq!((c.estimator.q, c.estimator.mu), (16, 1e-3));
+        assert_eq!((c.optim.kind, c.optim.lr), (OptimizerKind::Adam, 1e-3));
+        assert_eq!((c.seed, c.threads), (7, 2));
+    }
+
+    #[test]
+    fn every_option_round_trips_through_get_and_set() {
+        let mut c = TrainerConfig::default();
+        for option in OPTIONS {
+            let value = c.get(option.key).unwrap();
+            let before = c.clone();
+            c.set(option.key, &value).unwrap();
+            assert_eq!(c, before, "{}", option.key);
+            assert_eq!(
+                TrainerConfig::parse(&format!("{}={}", option.key, option.default)).unwrap(),
+                TrainerConfig::default()
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_the_known_ones() {
+        let mut c = TrainerConfig::default();
+        let err = c.set("learning_rate", "1").unwrap_err().to_string();
+        assert!(
+            err.contains("'learning_rate'") && err.contains("lr, momentum"),
+            "{err}"
+        );
+        assert!(c.get("nope").is_err());
+    }
+
+    #[test]
+    fn bad_values_name_key_value_and_accepted_and_change_nothing() {
+        let cases = [
+            ("estimator", "sge", "rge-forward | rge-central"),
+            ("q", "0", "integer ≥ 1"),
+            ("q", "2.5", "integer ≥ 1"),
+            ("mu", "-1", "number > 0"),
+            ("mu", "nan", "number > 0"),
+            ("lr", "inf", "number ≥ 0"),
+            ("beta2", "1", "[0, 1)"),
+            ("gamma", "0", "(0, 1]"),
+            ("threads", "-2", "integer ≥ 0"),
+            ("seed", "-1", "[0, 2^64)"),
+            ("nonfinite", "ignore", "skip | error"),
+        ];
+        for (key, value, accepted) in cases {
+            let mut c = TrainerConfig::default();
+            let err = c.set(key, value).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("'{key}'"))
+                    && err.contains(&format!("'{value}'"))
+                    && err.contains(accepted),
+                "{err}"
+            );
+            assert_eq!(c, TrainerConfig::default());
+        }
+    }
+
+    #[test]
+    fn apply_is_all_or_nothing() {
+        let mut c = TrainerConfig::default();
+        assert!(c.apply("lr=0.5 q=0").is_err());
+        assert_eq!(c, TrainerConfig::default());
+        let err = c.apply("lr=0.5 q").unwrap_err();
+        assert_eq!(err, ZooError::MalformedOption { word: "q".into() });
+        c.apply("lr=0.5\n  q=3").unwrap();
+        assert_eq!((c.optim.lr, c.estimator.q), (0.5, 3));
+        assert_eq!(c.get("seed").unwrap(), "0");
+        c.set("seed", "18446744073709551615").unwrap();
+        assert_eq!(c.seed, u64::MAX);
+    }
+}

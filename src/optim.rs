@@ -1,0 +1,295 @@
+//! Optimizers and learning-rate schedules.
+//!
+//! One update, in this order: the gradient is clipped to norm `clip`
+//! (when `clip > 0`), decoupled weight decay shrinks θ by `lr·weight_decay`
+//! (AdamW style, for every optimizer), then the optimizer moves θ:
+//!
+//! * `sgd`: θ ← θ − lr·g
+//! * `momentum`: v ← β·v + g; θ ← θ − lr·v
+//! * `nesterov`: v ← β·v + g; θ ← θ − lr·(g + β·v)
+//! * `adam`: m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+//!   θ ← θ − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)
+//! * `sign-sgd`: θ ← θ − lr·sign(g)
+//!
+//! Only active coordinates move; state is kept per coordinate of θ so that
+//! it survives a change of mask.
+
+/// The update rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptimizerKind {
+    Sgd,
+    Momentum,
+    Nesterov,
+    Adam,
+    SignSgd,
+}
+
+/// The shape of the learning-rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleKind {
+    Constant,
+    /// `lr_min + (lr − lr_min)·(1 + cos(π·min(k,T)/T))/2`, T = `iterations`.
+    Cosine,
+    /// `lr·gamma^⌊k/step_size⌋`.
+    Step,
+}
+
+/// How the learning rate changes with the iteration k. Parameters of the
+/// kinds not selected are kept, so options can be set in any order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedule {
+    pub kind: ScheduleKind,
+    pub iterations: u64,
+    pub lr_min: f64,
+    pub step_size: u64,
+    pub gamma: f64,
+}
+
+/// Optimizer settings, as validated by [`crate::config`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OptimConfig {
+    pub kind: OptimizerKind,
+    pub lr: f64,
+    /// β of momentum and Nesterov.
+    pub momentum: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    /// Maximum gradient norm; 0 disables clipping.
+    pub clip: f64,
+    pub schedule: Schedule,
+}
+
+impl OptimConfig {
+    /// The learning rate of iteration `k`.
+    pub fn learning_rate(&self, k: u64) -> f64 {
+        let s = &self.schedule;
+        match s.kind {
+            ScheduleKind::Constant => self.lr,
+            ScheduleKind::Cosine => {
+                let progress = k.min(s.iterations) as f64 / s.iterations as f64;
+                s.lr_min
+                    + (self.lr - s.lr_min) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+            ScheduleKind::Step => {
+                self.lr
+                    * s.gamma
+                        .powi(i32::try_from(k / s.step_size).unwrap_or(i32::MAX))
+            }
+        }
+    }
+}
+
+/// Optimizer state: first and second moments per coordinate of θ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Optimizer {
+    first: Vec<f64>,
+    second: Vec<f64>,
+    /// Updates applied so far (Adam's bias correction).
+    steps: u64,
+}
+
+impl Optimizer {
+    /// Fresh state for `d` parameters.
+    pub fn new(d: usize) -> Self {
+        Self {
+            first: vec![0.0; d],
+            second: vec![0.0; d],
+            steps: 0,
+        }
+    }
+
+    /// Applies one update at iteration `k` to the active coordinates of θ.
+    /// `grad[t]` belongs to coordinate `active[t]`; it is clipped in place.
+    /// Returns the learning rate used.
+    pub fn update(
+        &mut self,
+        config: &OptimConfig,
+        k: u64,
+        theta: &mut [f64],
+        active: &[usize],
+        grad: &mut [f64],
+    ) -> f64 {
+        let lr = config.learning_rate(k);
+        clip_norm(grad, config.clip);
+        if config.weight_decay > 0.0 {
+            let shrink = 1.0 - lr * config.weight_decay;
+            for &i in active {
+                theta[i] *= shrink;
+            }
+        }
+        self.steps += 1;
+        let beta = config.momentum;
+        let (b1, b2) = (config.beta1, config.beta2);
+        let correction1 = 1.0 - b1.powf(self.steps as f64);
+        let correction2 = 1.0 - b2.powf(self.steps as f64);
+        for (&i, &g) in active.iter().zip(grad.iter()) {
+            let step = match config.kind {
+                OptimizerKind::Sgd => g,
+                OptimizerKind::Momentum => {
+                    self.first[i] = beta * self.first[i] + g;
+                    self.first[i]
+                }
+                OptimizerKind::Nesterov => {
+                    self.first[i] = beta * self.first[i] + g;
+                    g + beta * self.first[i]
+                }
+                OptimizerKind::Adam => {
+                    self.first[i] = b1 * self.first[i] + (1.0 - b1) * g;
+                    self.second[i] = b2 * self.second[i] + (1.0 - b2) * g * g;
+                    (self.first[i] / correction1)
+                        / ((self.second[i] / correction2).sqrt() + config.eps)
+                }
+                OptimizerKind::SignSgd => sign(g),
+            };
+            theta[i] -= lr * step;
+        }
+        lr
+    }
+}
+
+fn sign(g: f64) -> f64 {
+    if g > 0.0 {
+        1.0
+    } else if g < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// Euclidean norm, summed in order.
+pub fn norm(values: &[f64]) -> f64 {
+    values.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+/// Scales `grad` down to norm `max_norm` when it is longer; 0 disables.
+pub fn clip_norm(grad: &mut [f64], max_norm: f64) {
+    if max_norm > 0.0 {
+        let n = norm(grad);
+        if n > max_norm {
+            let s = max_norm / n;
+            for g in grad {
+                *g *= s;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(kind: OptimizerKind) -> OptimConfig {
+        OptimConfig {
+            kind,
+            lr: 0.1,
+            momentum: 0.9,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            clip: 0.0,
+            schedule: Schedule {
+                kind: ScheduleKind::Constant,
+                iterations: 100,
+                lr_min: 0.01,
+                step_size: 10,
+                gamma: 0.5,
+            },
+        }
+    }
+
+    /// Two updates on θ = [1, -2] (coordinate 2 inactive) with gradients
+    /// [0.5, -1] then [0.25, 0.5].
+    fn two_steps(config: &OptimConfig) -> Vec<f64> {
+        let mut theta = vec![1.0, -2.0, 7.0];
+        let active = [0, 1];
+        let mut opt = Optimizer::new(3);
+        opt.update(config, 0, &mut theta, &active, &mut [0.5, -1.0]);
+        opt.update(config, 1, &mut theta, &active, &mut [0.25, 0.5]);
+        assert_eq!(theta[2], 7.0, "inactive coordinate moved");
+        theta
+    }
+
+    fn assert_close(got: &[f64], want: &[f64]) {
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "got {got:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn sgd_steps() {
+        // θ = [1 − 0.05 − 0.025, −2 + 0.1 − 0.05]
+        assert_close(&two_steps(&config(OptimizerKind::Sgd)), &[0.925, -1.95]);
+    }
+
+    #[test]
+    fn momentum_steps() {
+        // v1 = [0.5, −1]; v2 = [0.7, −0.4]; θ = θ0 − 0.1(v1 + v2)
+        assert_close(&two_steps(&config(OptimizerKind::Momentum)), &[0.88, -1.86]);
+    }
+
+    #[test]
+    fn nesterov_steps() {
+        // step1 = g1 + 0.9 v1 = [0.95, −1.9]; v2 = [0.7, −0.4];
+        // step2 = g2 + 0.9 v2 = [0.88, 0.14]
+        assert_close(
+            &two_steps(&config(OptimizerKind::Nesterov)),
+            &[1.0 - 0.095 - 0.088, -2.0 + 0.19 - 0.014],
+        );
+    }
+
+    #[test]
+    fn adam_steps() {
+        // Step 1 with bias correction is lr·g/(|g| + ε) per coordinate.
+        let c = config(OptimizerKind::Adam);
+        let mut want = [
+            1.0 - 0.1 * 0.5 / (0.5 + 1e-8),
+            -2.0 + 0.1 * 1.0 / (1.0 + 1e-8),
+        ];
+        // Step 2 by hand.
+        let (g1, g2) = ([0.5, -1.0], [0.25, 0.5]);
+        for t in 0..2 {
+            let m = 0.9 * 0.1 * g1[t] + 0.1 * g2[t];
+            let v = 0.999 * 0.001 * g1[t] * g1[t] + 0.001 * g2[t] * g2[t];
+            let (mh, vh) = (m / (1.0 - 0.81), v / (1.0 - 0.999f64 * 0.999));
+            want[t] -= 0.1 * mh / (vh.sqrt() + 1e-8);
+        }
+        assert_close(&two_steps(&c), &want);
+    }
+
+    #[test]
+    fn sign_sgd_steps() {
+        assert_close(&two_steps(&config(OptimizerKind::SignSgd)), &[0.8, -2.0]);
+    }
+
+    #[test]
+    fn weight_decay_is_decoupled_and_clipping_caps_the_norm() {
+        let mut c = config(OptimizerKind::Sgd);
+        c.weight_decay = 0.5;
+        c.clip = 0.5;
+        let mut theta = vec![1.0, -2.0];
+        let mut g = [3.0, 4.0]; // norm 5 → clipped to [0.3, 0.4]
+        Optimizer::new(2).update(&c, 0, &mut theta, &[0, 1], &mut g);
+        assert_close(&g, &[0.3, 0.4]);
+        // θ·(1 − 0.1·0.5) − 0.1·g
+        assert_close(&theta, &[0.95 - 0.03, -1.9 - 0.04]);
+    }
+
+    #[test]
+    fn schedules() {
+        let mut c = config(OptimizerKind::Sgd);
+        assert_eq!(c.learning_rate(12345), 0.1);
+        c.schedule.kind = ScheduleKind::Cosine;
+        assert!((c.learning_rate(0) - 0.1).abs() < 1e-15);
+        assert!((c.learning_rate(50) - 0.055).abs() < 1e-15);
+        assert!((c.learning_rate(100) - 0.01).abs() < 1e-15);
+        assert!((c.learning_rate(500) - 0.01).abs() < 1e-15);
+        c.schedule.kind = ScheduleKind::Step;
+        assert_eq!(c.learning_rate(9), 0.1);
+        assert_eq!(c.learning_rate(10), 0.05);
+        assert_eq!(c.learning_rate(25), 0.025);
+    }
+}
