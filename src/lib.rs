@@ -16,5 +16,7 @@ pub mod estimate;
 pub mod model;
 pub mod optim;
 pub mod rng;
+mod schedule;
+pub mod trainer;
 
 pub use error::{Result, ZooError};

@@ -1,0 +1,105 @@
+//! Who evaluates which candidate: in order on the calling thread, or on the
+//! trainer's rayon pool with dynamic scheduling.
+//!
+//! Each loss lands in the slot of its candidate, so the later reduction
+//! runs in candidate order and the result does not depend on which thread
+//! evaluated what. Each pool thread materializes candidates in its own
+//! [`Scratch`]: memory is one parameter vector per thread.
+
+use crate::config::NonFinitePolicy;
+use crate::error::{Result, ZooError};
+use crate::estimate::Plan;
+use crate::model::Model;
+use crate::trainer::{Candidate, CandidateId, LossResult, Scratch};
+use rayon::prelude::*;
+use std::sync::Mutex;
+
+/// A pool of `threads` threads (0 = one per core), or none for 1.
+pub(crate) fn build_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
+    if threads == 1 {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("zoo-{i}"))
+        .build()
+        .map(Some)
+        .map_err(|e| ZooError::BadState(format!("cannot start {threads} threads: {e}")))
+}
+
+/// What every evaluation of one iteration shares.
+pub(crate) struct Evaluation<'a> {
+    pub plan: &'a Plan,
+    pub model: &'a Model,
+    pub serial: u64,
+    pub policy: NonFinitePolicy,
+}
+
+impl Evaluation<'_> {
+    /// Evaluates candidate `c` with `loss_fn` in `scratch`.
+    pub(crate) fn one<F>(&self, c: usize, scratch: &mut Scratch, loss_fn: F) -> Result<f64>
+    where
+        F: FnOnce(&mut Candidate) -> LossResult,
+    {
+        scratch.materialize(self.plan, self.model, self.serial, c);
+        let mut candidate = scratch.view(self.model.network(), CandidateId::new(self.serial, c));
+        let loss = loss_fn(&mut candidate).map_err(|e| ZooError::CallbackFailed {
+            candidate: c,
+            code: e.code,
+            message: e.message,
+        })?;
+        self.check(c, loss)
+    }
+
+    /// Applies the non-finite policy to a loss.
+    pub(crate) fn check(&self, c: usize, loss: f64) -> Result<f64> {
+        if !loss.is_finite() && self.policy == NonFinitePolicy::Error {
+            return Err(ZooError::NonFiniteLoss {
+                candidate: c,
+                value: loss,
+            });
+        }
+        Ok(loss)
+    }
+
+    /// Every candidate, in order, on the calling thread.
+    pub(crate) fn sequential<F>(
+        &self,
+        scratch: &mut Scratch,
+        losses: &mut [f64],
+        mut loss_fn: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&mut Candidate) -> LossResult,
+    {
+        for (c, slot) in losses.iter_mut().enumerate() {
+            *slot = self.one(c, scratch, &mut loss_fn)?;
+        }
+        Ok(())
+    }
+
+    /// Every candidate on `pool`; thread `t` uses `scratch[t]`.
+    pub(crate) fn parallel<F>(
+        &self,
+        pool: &rayon::ThreadPool,
+        scratch: &[Mutex<Scratch>],
+        losses: &mut [f64],
+        loss_fn: &F,
+    ) -> Result<()>
+    where
+        F: Fn(&mut Candidate) -> LossResult + Sync,
+    {
+        pool.install(|| {
+            losses
+                .par_iter_mut()
+                .with_max_len(1)
+                .enumerate()
+                .try_for_each(|(c, slot)| {
+                    let thread = rayon::current_thread_index().unwrap_or(0);
+                    let mut mine = scratch[thread].lock().unwrap_or_else(|p| p.into_inner());
+                    *slot = self.one(c, &mut mine, loss_fn)?;
+                    Ok(())
+                })
+        })
+    }
+}

@@ -1,0 +1,205 @@
+//! Reverse communication: the host asks for candidate ids, evaluates them
+//! however it likes (its own loop, a batch of ensemble members, a kernel
+//! reading [`Trainer::candidate_params`]) and tells the losses back. The
+//! update is applied when the last loss of the iteration arrives.
+//!
+//! The order of tells does not matter: each loss goes to its candidate's
+//! slot, so ask/tell gives bit-identical weights to [`Trainer::step`].
+//! Candidates being forwarded are materialized in slots, one parameter
+//! vector per candidate asked and not yet told; a slot is reused once its
+//! candidate is told.
+
+use super::{CandidateId, IterationMetrics, Scratch, Trainer};
+use crate::error::{Result, ZooError};
+use crate::estimate::Plan;
+use crate::model::Model;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Waiting,
+    Asked,
+    Told,
+}
+
+/// An iteration opened by `ask`.
+pub(super) struct AskState {
+    status: Vec<Status>,
+    next: usize,
+    pub(super) told: usize,
+    started: Instant,
+}
+
+/// A materialized candidate for `forward` and `candidate_params`.
+#[derive(Default)]
+pub(super) struct Slot {
+    holder: Option<usize>,
+    scratch: Scratch,
+}
+
+impl Trainer {
+    /// Hands out the next candidate of the open iteration (opening one if
+    /// none is open), or `None` when every candidate has been handed out
+    /// and losses are still awaited.
+    pub fn ask(&mut self) -> Option<CandidateId> {
+        if self.ask.is_none() {
+            self.open();
+            self.ask = Some(AskState {
+                status: vec![Status::Waiting; self.plan.num_candidates()],
+                next: 0,
+                told: 0,
+                started: Instant::now(),
+            });
+            for slot in &mut self.ask_slots {
+                slot.holder = None;
+            }
+        }
+        let state = self.ask.as_mut().expect("opened above");
+        if state.next == state.status.len() {
+            return None;
+        }
+        let c = state.next;
+        state.status[c] = Status::Asked;
+        state.next += 1;
+        Some(CandidateId::new(self.serial, c))
+    }
+
+    /// Hands out up to `max` candidates at once (fewer at the end of an
+    /// iteration; none when all have been handed out).
+    pub fn ask_batch(&mut self, max: usize) -> Vec<CandidateId> {
+        let mut ids = Vec::with_capacity(max.min(self.candidates_per_iteration()));
+        while ids.len() < max {
+            match self.ask() {
+                Some(id) => ids.push(id),
+                None => break,
+            }
+        }
+        ids
+    }
+
+    /// The position of `id` in the open iteration, if it was asked and not
+    /// yet told.
+    fn resolve(&self, id: CandidateId) -> Result<usize> {
+        let bad = |reason: &str| ZooError::BadCandidate {
+            id: id.to_raw(),
+            reason: reason.into(),
+        };
+        let state = self
+            .ask
+            .as_ref()
+            .ok_or_else(|| bad("no iteration is open; call ask first"))?;
+        if id.serial() != self.serial {
+            return Err(bad(
+                "stale: it belongs to an iteration that completed or was aborted",
+            ));
+        }
+        match state.status.get(id.index()) {
+            None => Err(bad("unknown: no such candidate in this iteration")),
+            Some(Status::Waiting) => Err(bad("was never handed out by ask")),
+            Some(Status::Told) => Err(bad("its loss was already told")),
+            Some(Status::Asked) => Ok(id.index()),
+        }
+    }
+
+    /// Runs the network with θ_c of candidate `id` on one input.
+    pub fn forward(&mut self, id: CandidateId, x: &[f64], y: &mut [f64]) -> Result<()> {
+        self.forward_batch(id, x, 1, y)
+    }
+
+    /// Runs the network with θ_c of candidate `id` on `n` rows of `x`.
+    pub fn forward_batch(
+        &mut self,
+        id: CandidateId,
+        x: &[f64],
+        n: usize,
+        y: &mut [f64],
+    ) -> Result<()> {
+        let c = self.resolve(id)?;
+        let slot = materialized(&mut self.ask_slots, &self.plan, &self.model, self.serial, c);
+        slot.scratch
+            .view(self.model.network(), id)
+            .forward_batch(x, n, y)
+    }
+
+    /// Writes θ_c of candidate `id` into `out` (length `num_params`).
+    pub fn candidate_params(&mut self, id: CandidateId, out: &mut [f64]) -> Result<()> {
+        let c = self.resolve(id)?;
+        if out.len() != self.model.num_params() {
+            return Err(ZooError::BadSize {
+                what: "candidate parameters",
+                expected: self.model.num_params(),
+                got: out.len(),
+            });
+        }
+        let slot = materialized(&mut self.ask_slots, &self.plan, &self.model, self.serial, c);
+        out.copy_from_slice(slot.scratch.params());
+        Ok(())
+    }
+
+    /// Records the loss of candidate `id`. When it is the last one of the
+    /// iteration the update is applied and its metrics returned.
+    ///
+    /// A non-finite loss under `nonfinite=error`, or an iteration that
+    /// cannot produce an update, aborts the iteration: weights, optimizer
+    /// state and the iteration counter are unchanged and the next `ask`
+    /// starts the iteration again.
+    pub fn tell(&mut self, id: CandidateId, loss: f64) -> Result<Option<IterationMetrics>> {
+        let c = self.resolve(id)?;
+        if let Err(e) = self.evaluation().check(c, loss) {
+            self.abort_iteration();
+            return Err(e);
+        }
+        self.losses[c] = loss;
+        if let Some(slot) = self.ask_slots.iter_mut().find(|s| s.holder == Some(c)) {
+            slot.holder = None;
+        }
+        let state = self
+            .ask
+            .as_mut()
+            .expect("resolved ids imply an open iteration");
+        state.status[c] = Status::Told;
+        state.told += 1;
+        if state.told < state.status.len() {
+            return Ok(None);
+        }
+        let started = state.started;
+        self.ask = None;
+        self.finish(started).copied().map(Some)
+    }
+
+    /// Discards the open ask/tell iteration, if any; nothing else changes.
+    pub fn abort_iteration(&mut self) {
+        self.ask = None;
+        for slot in &mut self.ask_slots {
+            slot.holder = None;
+        }
+    }
+}
+
+/// The slot holding candidate `c` (taking a free one, or adding one),
+/// with θ_c materialized.
+fn materialized<'a>(
+    slots: &'a mut Vec<Slot>,
+    plan: &Plan,
+    model: &Model,
+    serial: u64,
+    c: usize,
+) -> &'a mut Slot {
+    let index = match slots.iter().position(|s| s.holder == Some(c)) {
+        Some(i) => i,
+        None => {
+            let i = slots
+                .iter()
+                .position(|s| s.holder.is_none())
+                .unwrap_or_else(|| {
+                    slots.push(Slot::default());
+                    slots.len() - 1
+                });
+            slots[i].holder = Some(c);
+            i
+        }
+    };
+    let slot = &mut slots[index];
+    slot.scratch.materialize(plan, model, serial, c);
+    slot
+}

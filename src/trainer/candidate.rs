@@ -1,0 +1,146 @@
+//! What a loss function sees: a view of one candidate θ_c, and the
+//! per-thread scratch in which θ_c is materialized.
+
+use crate::estimate::Plan;
+use crate::model::{Model, Network, Workspace};
+use crate::Result;
+
+/// Identifies one candidate of one opened iteration. Ids of an iteration
+/// that completed or was aborted are stale and rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CandidateId(u64);
+
+impl CandidateId {
+    pub(crate) fn new(serial: u64, index: usize) -> Self {
+        Self((serial << 32) | index as u64)
+    }
+
+    /// The id as an integer, for the C API.
+    pub fn to_raw(self) -> u64 {
+        self.0
+    }
+
+    /// An id from an integer; validity is checked when it is used.
+    pub fn from_raw(raw: u64) -> Self {
+        Self(raw)
+    }
+
+    /// Position of the candidate in its iteration (0 = first).
+    pub fn index(self) -> usize {
+        (self.0 & 0xFFFF_FFFF) as usize
+    }
+
+    pub(crate) fn serial(self) -> u64 {
+        self.0 >> 32
+    }
+}
+
+/// A failure reported by a loss function; it aborts the iteration and
+/// leaves weights and optimizer state unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LossError {
+    /// The host's own code (the C callback's non-zero return value).
+    pub code: i32,
+    pub message: String,
+}
+
+impl LossError {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// What a loss function returns.
+pub type LossResult = std::result::Result<f64, LossError>;
+
+/// A borrowed view of candidate θ_c, valid during one loss evaluation.
+pub struct Candidate<'a> {
+    pub(crate) id: CandidateId,
+    pub(crate) network: &'a Network,
+    pub(crate) params: &'a [f64],
+    pub(crate) workspace: &'a mut Workspace,
+}
+
+impl Candidate<'_> {
+    pub fn id(&self) -> CandidateId {
+        self.id
+    }
+
+    /// Position of the candidate in its iteration.
+    pub fn index(&self) -> usize {
+        self.id.index()
+    }
+
+    /// θ_c, masked coordinates included.
+    pub fn params(&self) -> &[f64] {
+        self.params
+    }
+
+    pub fn network(&self) -> &Network {
+        self.network
+    }
+
+    /// Runs the network with θ_c on one input.
+    pub fn forward(&mut self, x: &[f64], y: &mut [f64]) -> Result<()> {
+        self.network.forward(self.params, x, y, self.workspace)
+    }
+
+    /// Runs the network with θ_c on `n` rows of `x`.
+    pub fn forward_batch(&mut self, x: &[f64], n: usize, y: &mut [f64]) -> Result<()> {
+        self.network
+            .forward_batch(self.params, x, n, y, self.workspace)
+    }
+}
+
+/// One thread's buffers: θ_c, a direction and a forward workspace.
+/// θ_c is kept equal to θ plus the applied perturbation, so moving to the
+/// next candidate only undoes and redoes a perturbation.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    params: Vec<f64>,
+    direction: Vec<f64>,
+    pub(crate) workspace: Workspace,
+    /// The opened iteration whose θ `params` was copied from.
+    serial: Option<u64>,
+    applied: Option<usize>,
+}
+
+impl Scratch {
+    /// Makes `params` equal to θ_c of candidate `c` of `plan`.
+    pub(crate) fn materialize(&mut self, plan: &Plan, model: &Model, serial: u64, c: usize) {
+        let (theta, active) = (model.params(), model.active());
+        if self.serial != Some(serial) {
+            self.params.clear();
+            self.params.extend_from_slice(theta);
+            if self.direction.len() < active.len() {
+                self.direction.resize(active.len(), 0.0);
+            }
+            self.serial = Some(serial);
+            self.applied = None;
+        }
+        match self.applied {
+            Some(a) if a == c => return,
+            Some(a) => plan.revert(a, theta, active, &mut self.params),
+            None => {}
+        }
+        plan.apply(c, active, &mut self.params, &mut self.direction);
+        self.applied = Some(c);
+    }
+
+    /// A candidate view of what [`Scratch::materialize`] made.
+    pub(crate) fn view<'a>(&'a mut self, network: &'a Network, id: CandidateId) -> Candidate<'a> {
+        Candidate {
+            id,
+            network,
+            params: &self.params,
+            workspace: &mut self.workspace,
+        }
+    }
+
+    pub(crate) fn params(&self) -> &[f64] {
+        &self.params
+    }
+}

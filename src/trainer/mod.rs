@@ -1,0 +1,320 @@
+//! The trainer: model + estimator + optimizer + schedule + seed + iteration
+//! counter, and the state machine of one iteration.
+//!
+//! An iteration opens with a fixed list of candidates (its [`Plan`]), gets
+//! one loss per candidate, either from [`Trainer::step`] /
+//! [`Trainer::step_parallel`] or through ask/tell, and closes with one
+//! optimizer update. A failed iteration (a loss function error, a
+//! non-finite loss under `nonfinite=error`, a non-finite base loss, every
+//! candidate dropped) changes nothing: weights, optimizer state and the
+//! iteration counter stay as they were, and retrying evaluates the same
+//! candidates again.
+//!
+//! ```
+//! use zoo::model::{Activation, Model};
+//! use zoo::trainer::Trainer;
+//! let model = Model::mlp(&[1, 4, 1], Activation::Tanh, 1).unwrap();
+//! let mut trainer = Trainer::new(model, "estimator=cge-central lr=0.05").unwrap();
+//! for _ in 0..20 {
+//!     trainer.step(|c| {
+//!         let mut y = [0.0];
+//!         c.forward(&[0.5], &mut y).unwrap();
+//!         Ok((y[0] - 1.0).powi(2))
+//!     }).unwrap();
+//! }
+//! assert!(trainer.last_metrics().unwrap().mean_loss < 0.5);
+//! ```
+
+mod ask_tell;
+mod candidate;
+
+pub(crate) use candidate::Scratch;
+pub use candidate::{Candidate, CandidateId, LossError, LossResult};
+
+use crate::config::TrainerConfig;
+use crate::error::{Result, ZooError};
+use crate::estimate::Plan;
+use crate::model::Model;
+use crate::optim::{norm, Optimizer};
+use crate::schedule::{build_pool, Evaluation};
+use ask_tell::AskState;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// What one completed iteration did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IterationMetrics {
+    /// The iteration k that was completed (0 for the first).
+    pub iteration: u64,
+    /// L(θ_k) when the estimator evaluates θ (forward variants).
+    pub base_loss: Option<f64>,
+    /// Mean of the finite candidate losses: L(θ_k) + O(μ²) for central ones.
+    pub mean_loss: f64,
+    /// Losses received.
+    pub evaluations: usize,
+    /// Candidates dropped for non-finite losses (theirs or their partner's).
+    pub dropped: usize,
+    /// Norm of the gradient estimate, before clipping.
+    pub grad_norm: f64,
+    /// Learning rate of the update.
+    pub lr: f64,
+    /// Seconds from opening the iteration to the end of its update.
+    pub wall_time: f64,
+}
+
+impl IterationMetrics {
+    /// L(θ_k) where it was evaluated, else its central estimate.
+    pub fn loss(&self) -> f64 {
+        self.base_loss.unwrap_or(self.mean_loss)
+    }
+}
+
+/// Trains a [`Model`] from loss values alone.
+pub struct Trainer {
+    model: Model,
+    config: TrainerConfig,
+    optimizer: Optimizer,
+    iteration: u64,
+    /// Counts opened iterations; names candidate ids and scratch contents.
+    serial: u64,
+    plan: Plan,
+    pool: Option<rayon::ThreadPool>,
+    /// One per pool thread (one when there is no pool).
+    scratch: Vec<Mutex<Scratch>>,
+    losses: Vec<f64>,
+    grad: Vec<f64>,
+    ask: Option<AskState>,
+    ask_slots: Vec<ask_tell::Slot>,
+    metrics: Option<IterationMetrics>,
+}
+
+impl Trainer {
+    /// A trainer of `model` with `options` (see [`crate::config::OPTIONS`]).
+    pub fn new(model: Model, options: &str) -> Result<Self> {
+        Self::with_config(model, TrainerConfig::parse(options)?)
+    }
+
+    /// A trainer of `model` with a validated configuration.
+    pub fn with_config(model: Model, config: TrainerConfig) -> Result<Self> {
+        if model.num_active() == 0 {
+            return Err(ZooError::InvalidArgument(
+                "the model has no active parameters to train (every coordinate is masked)".into(),
+            ));
+        }
+        let pool = build_pool(config.threads)?;
+        let plan = Plan::new(config.estimator, config.seed, 0, model.num_active());
+        let mut trainer = Self {
+            optimizer: Optimizer::new(model.num_params()),
+            grad: vec![0.0; model.num_active()],
+            model,
+            config,
+            iteration: 0,
+            serial: 0,
+            plan,
+            pool,
+            scratch: Vec::new(),
+            losses: Vec::new(),
+            ask: None,
+            ask_slots: Vec::new(),
+            metrics: None,
+        };
+        trainer.resize_scratch();
+        Ok(trainer)
+    }
+
+    fn resize_scratch(&mut self) {
+        let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
+        self.scratch = (0..threads)
+            .map(|_| Mutex::new(Scratch::default()))
+            .collect();
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The current weights θ_k.
+    pub fn params(&self) -> &[f64] {
+        self.model.params()
+    }
+
+    /// Completed iterations.
+    pub fn iteration(&self) -> u64 {
+        self.iteration
+    }
+
+    pub fn config(&self) -> &TrainerConfig {
+        &self.config
+    }
+
+    /// Threads evaluating thread-safe loss functions.
+    pub fn num_threads(&self) -> usize {
+        self.scratch.len()
+    }
+
+    /// Metrics of the last completed iteration.
+    pub fn last_metrics(&self) -> Option<&IterationMetrics> {
+        self.metrics.as_ref()
+    }
+
+    /// Candidates the next iteration evaluates (the open one's, if any).
+    pub fn candidates_per_iteration(&self) -> usize {
+        if self.ask.is_some() {
+            self.plan.num_candidates()
+        } else {
+            Plan::new(
+                self.config.estimator,
+                self.config.seed,
+                self.iteration,
+                self.model.num_active(),
+            )
+            .num_candidates()
+        }
+    }
+
+    fn ensure_idle(&self, what: &str) -> Result<()> {
+        match &self.ask {
+            Some(state) => Err(ZooError::BadState(format!(
+                "cannot {what} while iteration {} has {} of {} losses outstanding from ask/tell; tell them or abort the iteration",
+                self.iteration,
+                self.plan.num_candidates() - state.told,
+                self.plan.num_candidates()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Sets one option (see [`TrainerConfig::set`]). Changing `optimizer`
+    /// resets the optimizer state; changing `threads` restarts the pool.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        self.ensure_idle("change options")?;
+        let mut next = self.config.clone();
+        next.set(key, value)?;
+        self.reconfigure(next)
+    }
+
+    /// Applies several `key=value` options, all or nothing.
+    pub fn apply(&mut self, options: &str) -> Result<()> {
+        self.ensure_idle("change options")?;
+        let mut next = self.config.clone();
+        next.apply(options)?;
+        self.reconfigure(next)
+    }
+
+    fn reconfigure(&mut self, next: TrainerConfig) -> Result<()> {
+        if next.threads != self.config.threads {
+            self.pool = build_pool(next.threads)?;
+            self.resize_scratch();
+        }
+        if next.optim.kind != self.config.optim.kind {
+            self.optimizer = Optimizer::new(self.model.num_params());
+        }
+        self.config = next;
+        Ok(())
+    }
+
+    /// The current value of an option.
+    pub fn get(&self, key: &str) -> Result<String> {
+        self.config.get(key)
+    }
+
+    /// Replaces θ (see [`Model::set_params`]); optimizer state is kept.
+    pub fn set_params(&mut self, params: &[f64]) -> Result<()> {
+        self.ensure_idle("set parameters")?;
+        self.model.set_params(params)
+    }
+
+    /// Opens iteration `self.iteration`: a new serial and plan.
+    fn open(&mut self) {
+        self.serial += 1;
+        let c = &self.config;
+        self.plan
+            .reset(c.estimator, c.seed, self.iteration, self.model.num_active());
+        self.losses.clear();
+        self.losses.resize(self.plan.num_candidates(), f64::NAN);
+    }
+
+    fn evaluation(&self) -> Evaluation<'_> {
+        Evaluation {
+            plan: &self.plan,
+            model: &self.model,
+            serial: self.serial,
+            policy: self.config.nonfinite,
+        }
+    }
+
+    /// Runs one iteration, evaluating candidates in order on this thread.
+    pub fn step<F>(&mut self, loss_fn: F) -> Result<&IterationMetrics>
+    where
+        F: FnMut(&mut Candidate) -> LossResult,
+    {
+        self.ensure_idle("step")?;
+        let started = Instant::now();
+        self.open();
+        let mut losses = std::mem::take(&mut self.losses);
+        let mut scratch = self.scratch[0].lock().unwrap_or_else(|p| p.into_inner());
+        let outcome = self
+            .evaluation()
+            .sequential(&mut scratch, &mut losses, loss_fn);
+        drop(scratch);
+        self.losses = losses;
+        outcome?;
+        self.finish(started)
+    }
+
+    /// Runs one iteration with a thread-safe loss function, evaluating
+    /// candidates on the trainer's `threads` threads.
+    pub fn step_parallel<F>(&mut self, loss_fn: F) -> Result<&IterationMetrics>
+    where
+        F: Fn(&mut Candidate) -> LossResult + Sync,
+    {
+        if self.pool.is_none() {
+            return self.step(loss_fn);
+        }
+        self.ensure_idle("step")?;
+        let started = Instant::now();
+        self.open();
+        let mut losses = std::mem::take(&mut self.losses);
+        let pool = self.pool.as_ref().expect("checked above");
+        let outcome = self
+            .evaluation()
+            .parallel(pool, &self.scratch, &mut losses, &loss_fn);
+        self.losses = losses;
+        outcome?;
+        self.finish(started)
+    }
+
+    /// Turns the iteration's losses into one update. On error nothing of
+    /// the trainer's state changes.
+    fn finish(&mut self, started: Instant) -> Result<&IterationMetrics> {
+        let summary = self
+            .plan
+            .assemble(&self.losses, &mut self.grad, self.pool.as_ref())?;
+        let grad_norm = norm(&self.grad);
+        if !grad_norm.is_finite() {
+            return Err(ZooError::IterationFailed {
+                iteration: self.iteration,
+                reason: format!("the gradient estimate is not finite (norm {grad_norm}); losses may be too large"),
+            });
+        }
+        let k = self.iteration;
+        let (theta, active) = self.model.params_mut_and_active();
+        let lr = self
+            .optimizer
+            .update(&self.config.optim, k, theta, active, &mut self.grad);
+        self.iteration += 1;
+        Ok(self.metrics.insert(IterationMetrics {
+            iteration: k,
+            base_loss: summary.base_loss,
+            mean_loss: summary.mean_loss,
+            evaluations: self.losses.len(),
+            dropped: summary.dropped,
+            grad_norm,
+            lr,
+            wall_time: started.elapsed().as_secs_f64(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;
