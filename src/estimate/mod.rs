@@ -86,6 +86,8 @@ pub struct Plan {
     pub num_active: usize,
     /// Active-set positions CGE perturbs this iteration (ascending).
     coords: Vec<usize>,
+    /// Reused by RGE assembly: one weight per direction.
+    weights: Vec<Option<f64>>,
 }
 
 /// How an iteration's losses were used.
@@ -108,6 +110,7 @@ impl Plan {
             iteration,
             num_active,
             coords: Vec::new(),
+            weights: Vec::new(),
         };
         plan.sample_coords();
         plan
@@ -230,7 +233,7 @@ impl Plan {
     /// gradient over the active set. Fails, writing nothing meaningful, when
     /// the base loss or every candidate is non-finite.
     pub fn assemble(
-        &self,
+        &mut self,
         losses: &[f64],
         grad: &mut [f64],
         pool: Option<&rayon::ThreadPool>,
@@ -248,7 +251,10 @@ impl Plan {
         let used = if self.is_cge() {
             cge::assemble(self, losses, grad)
         } else {
-            rge::assemble(self, losses, grad, pool)
+            let mut weights = std::mem::take(&mut self.weights);
+            let used = rge::assemble(self, losses, grad, &mut weights, pool);
+            self.weights = weights;
+            used
         };
         let total = self.num_perturbations();
         let per_pair = if self.config.kind.is_central() { 2 } else { 1 };

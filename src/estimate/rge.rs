@@ -60,27 +60,36 @@ pub(crate) fn fill_direction(plan: &Plan, j: usize, out: &mut [f64]) {
 }
 
 /// Writes `ĝ` into `grad`; returns the number of directions used.
+/// `weights` is reusable scratch.
 pub(crate) fn assemble(
     plan: &Plan,
     losses: &[f64],
     grad: &mut [f64],
+    weights: &mut Vec<Option<f64>>,
     pool: Option<&rayon::ThreadPool>,
 ) -> usize {
     let q = plan.config.q;
     let sphere = plan.config.directions == DirectionKind::Sphere;
-    // weight_j = δ_j (/‖z_j‖ for sphere directions); 0 marks a dropped pair.
-    let weight = |j: usize| -> Option<f64> {
-        let delta = plan.quotient(plan.pair(losses, j)?);
-        Some(if sphere {
-            delta / gaussian_norm(plan, j)
-        } else {
-            delta
-        })
+    // weight_j = δ_j (/‖z_j‖ for sphere directions); None marks a dropped pair.
+    let weight = |(j, w): (usize, &mut Option<f64>)| {
+        *w = plan
+            .pair(losses, j)
+            .map(|pair| plan.quotient(pair))
+            .map(|delta| {
+                if sphere {
+                    delta / gaussian_norm(plan, j)
+                } else {
+                    delta
+                }
+            });
     };
-    let weights: Vec<Option<f64>> = match pool {
-        Some(pool) => pool.install(|| (0..q).into_par_iter().map(weight).collect()),
-        None => (0..q).map(weight).collect(),
-    };
+    weights.clear();
+    weights.resize(q, None);
+    match pool {
+        Some(pool) => pool.install(|| weights.par_iter_mut().enumerate().for_each(weight)),
+        None => weights.iter_mut().enumerate().for_each(weight),
+    }
+    let weights = &weights[..];
     let used = weights.iter().filter(|w| w.is_some()).count();
     if used == 0 {
         return 0;

@@ -60,7 +60,12 @@ fn config(
 
 /// Evaluates every candidate of `plan` on `f` and assembles the estimate
 /// (full length d, zero off the active set).
-fn estimate(plan: &Plan, theta: &[f64], active: &[usize], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+fn estimate(
+    plan: &mut Plan,
+    theta: &[f64],
+    active: &[usize],
+    f: impl Fn(&[f64]) -> f64,
+) -> Vec<f64> {
     let mut direction = vec![0.0; active.len()];
     let losses: Vec<f64> = (0..plan.num_candidates())
         .map(|c| {
@@ -90,7 +95,7 @@ fn central_cge_is_exact_on_a_quadratic() {
     let d = 12;
     let f = Quadratic::new(d);
     let theta: Vec<f64> = (0..d).map(|i| (i as f64).cos()).collect();
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         config(
             EstimatorKind::CgeCentral,
             1,
@@ -103,7 +108,7 @@ fn central_cge_is_exact_on_a_quadratic() {
         d,
     );
     assert_eq!(plan.num_candidates(), 2 * d);
-    let g = estimate(&plan, &theta, &all(d), |x| f.value(x));
+    let g = estimate(&mut plan, &theta, &all(d), |x| f.value(x));
     for (a, b) in g.iter().zip(f.gradient(&theta)) {
         assert!((a - b).abs() < 1e-9 * (1.0 + b.abs()), "{a} vs {b}");
     }
@@ -116,13 +121,13 @@ fn central_cge_error_is_second_order_in_mu() {
     let df = |v: f64| (v.cos() + 0.5 * v.sin()) * (0.5 * v).exp();
     let theta = [0.3, -1.2, 0.8];
     let error = |mu: f64| {
-        let plan = Plan::new(
+        let mut plan = Plan::new(
             config(EstimatorKind::CgeCentral, 1, DirectionKind::Gaussian, mu, 0),
             1,
             0,
             3,
         );
-        let g = estimate(&plan, &theta, &all(3), f);
+        let g = estimate(&mut plan, &theta, &all(3), f);
         g.iter()
             .zip(theta)
             .map(|(a, t)| (a - df(t)).abs())
@@ -139,7 +144,7 @@ fn central_cge_error_is_second_order_in_mu() {
 fn forward_cge_error_is_first_order_in_mu() {
     let f = Quadratic::new(4);
     let theta = [0.1, 0.2, 0.3, 0.4];
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         config(
             EstimatorKind::CgeForward,
             1,
@@ -152,7 +157,7 @@ fn forward_cge_error_is_first_order_in_mu() {
         4,
     );
     assert_eq!(plan.num_candidates(), 5);
-    let g = estimate(&plan, &theta, &all(4), |x| f.value(x));
+    let g = estimate(&mut plan, &theta, &all(4), |x| f.value(x));
     for (i, (a, b)) in g.iter().zip(f.gradient(&theta)).enumerate() {
         // forward difference error on a quadratic is exactly μ/2 · H_ii
         assert!((a - b - 0.5e-4 * f.h[i][i]).abs() < 1e-8, "{a} vs {b}");
@@ -170,8 +175,8 @@ fn check_rge_mean(kind: EstimatorKind, directions: DirectionKind) {
     let g = f.gradient(&theta);
     let mut mean = vec![0.0; d];
     for k in 0..n {
-        let plan = Plan::new(config(kind, q, directions, 1e-4, 0), 99, k, d);
-        let est = estimate(&plan, &theta, &all(d), |x| f.value(x));
+        let mut plan = Plan::new(config(kind, q, directions, 1e-4, 0), 99, k, d);
+        let est = estimate(&mut plan, &theta, &all(d), |x| f.value(x));
         for (m, e) in mean.iter_mut().zip(est) {
             *m += e / n as f64;
         }
@@ -215,7 +220,7 @@ fn sampled_cge_is_unbiased_and_uses_n_coordinates() {
     let iterations = 3000;
     let mut mean = vec![0.0; d];
     for k in 0..iterations {
-        let plan = Plan::new(
+        let mut plan = Plan::new(
             config(
                 EstimatorKind::CgeCentral,
                 1,
@@ -228,7 +233,7 @@ fn sampled_cge_is_unbiased_and_uses_n_coordinates() {
             d,
         );
         assert_eq!(plan.num_candidates(), 6);
-        let est = estimate(&plan, &theta, &all(d), |x| f.value(x));
+        let est = estimate(&mut plan, &theta, &all(d), |x| f.value(x));
         assert_eq!(est.iter().filter(|v| **v != 0.0).count(), 3);
         for (m, e) in mean.iter_mut().zip(est) {
             *m += e / iterations as f64;
@@ -273,7 +278,7 @@ fn estimators_touch_only_active_coordinates() {
     ];
     for kind in kinds {
         for directions in [DirectionKind::Gaussian, DirectionKind::Sphere] {
-            let plan = Plan::new(config(kind, 5, directions, 1e-3, 0), 3, 7, active.len());
+            let mut plan = Plan::new(config(kind, 5, directions, 1e-3, 0), 3, 7, active.len());
             let mut direction = vec![0.0; active.len()];
             for c in 0..plan.num_candidates() {
                 let mut point = theta.clone();
@@ -285,7 +290,7 @@ fn estimators_touch_only_active_coordinates() {
                     );
                 }
             }
-            let g = estimate(&plan, &theta, &active, f);
+            let g = estimate(&mut plan, &theta, &active, f);
             assert!(active.iter().any(|&i| g[i] != 0.0));
         }
     }
@@ -326,7 +331,7 @@ fn sphere_directions_have_unit_norm_and_are_regenerated_exactly() {
 
 #[test]
 fn non_finite_losses_drop_their_pair() {
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         config(
             EstimatorKind::RgeCentral,
             3,
@@ -362,7 +367,7 @@ fn non_finite_losses_drop_their_pair() {
         assert!((grad[t] - expected[t]).abs() < 1e-12);
     }
 
-    let forward = Plan::new(
+    let mut forward = Plan::new(
         config(
             EstimatorKind::CgeForward,
             1,
@@ -393,7 +398,7 @@ fn non_finite_losses_drop_their_pair() {
 #[test]
 fn parallel_assembly_is_bit_identical() {
     let m = 5000;
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         config(EstimatorKind::RgeCentral, 8, DirectionKind::Sphere, 1e-3, 0),
         4,
         2,
