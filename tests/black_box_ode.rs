@@ -31,7 +31,9 @@ fn true_forcing(u: f64) -> f64 {
 
 /// Integrates every initial condition, asking `forcing` for all states at
 /// once each step; returns the trajectories, step-major.
-fn integrate(mut forcing: impl FnMut(&[f64], &mut [f64]) -> Result<(), LossError>) -> Result<Vec<f64>, LossError> {
+fn integrate(
+    mut forcing: impl FnMut(&[f64], &mut [f64]) -> Result<(), LossError>,
+) -> Result<Vec<f64>, LossError> {
     let mut u = INITIAL;
     let mut f = [0.0; INITIAL.len()];
     let mut trajectory = Vec::with_capacity(STEPS * INITIAL.len());
@@ -62,7 +64,12 @@ fn trajectory_loss(candidate: &mut Candidate, reference: &[f64]) -> LossResult {
             .map_err(|e| LossError::new(1, e.to_string()))
     })?;
     let n = reference.len() as f64;
-    Ok(trajectory.iter().zip(reference).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / n)
+    Ok(trajectory
+        .iter()
+        .zip(reference)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        / n)
 }
 
 /// Trains with `options`; returns (initial loss, final loss).
@@ -72,7 +79,9 @@ fn train(options: &str, iterations: usize) -> (f64, f64) {
     let mut trainer = Trainer::new(model, options).unwrap();
     let mut initial = None;
     for _ in 0..iterations {
-        let metrics = trainer.step_parallel(|c| trajectory_loss(c, &reference)).unwrap();
+        let metrics = trainer
+            .step_parallel(|c| trajectory_loss(c, &reference))
+            .unwrap();
         initial.get_or_insert(metrics.loss());
     }
     // Evaluate the final weights exactly, at the base point.
@@ -84,14 +93,26 @@ fn train(options: &str, iterations: usize) -> (f64, f64) {
 
 #[test]
 fn rge_learns_the_forcing_through_the_black_box() {
-    let (initial, last) = train("estimator=rge-central q=8 mu=0.01 optimizer=adam lr=0.03 seed=1 threads=2", 300);
+    let (initial, last) = train(
+        "estimator=rge-central q=8 mu=0.01 optimizer=adam lr=0.03 seed=1 threads=2",
+        300,
+    );
     println!("RGE: trajectory loss {initial:.3e} → {last:.3e}");
-    assert!(last <= 0.1 * initial, "RGE: loss {last} is not ≤ 10% of {initial}");
+    assert!(
+        last <= 0.1 * initial,
+        "RGE: loss {last} is not ≤ 10% of {initial}"
+    );
 }
 
 #[test]
 fn cge_learns_the_forcing_through_the_black_box() {
-    let (initial, last) = train("estimator=cge-central mu=0.01 optimizer=adam lr=0.03 threads=2", 200);
+    let (initial, last) = train(
+        "estimator=cge-central mu=0.01 optimizer=adam lr=0.03 threads=2",
+        200,
+    );
     println!("CGE: trajectory loss {initial:.3e} → {last:.3e}");
-    assert!(last <= 0.1 * initial, "CGE: loss {last} is not ≤ 10% of {initial}");
+    assert!(
+        last <= 0.1 * initial,
+        "CGE: loss {last} is not ≤ 10% of {initial}"
+    );
 }

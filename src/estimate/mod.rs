@@ -197,16 +197,27 @@ impl Plan {
         }
     }
 
-    /// Turns `out`, equal to θ on entry, into θ_c. `direction` is scratch of
-    /// at least m values.
-    pub fn apply(&self, c: usize, active: &[usize], out: &mut [f64], direction: &mut [f64]) {
+    /// Turns `out`, equal to θ on entry, into θ_c. `direction` is scratch
+    /// of at least m values; `holds` says which direction of this plan it
+    /// already holds, so that antithetic partners draw theirs once.
+    pub fn apply(
+        &self,
+        c: usize,
+        active: &[usize],
+        out: &mut [f64],
+        direction: &mut [f64],
+        holds: &mut Option<usize>,
+    ) {
         let mu = self.config.mu;
         match self.perturbation(c) {
             Perturbation::Base => {}
             Perturbation::Coordinate { position, sign } => out[active[position]] += sign * mu,
             Perturbation::Direction { j, sign } => {
                 let u = &mut direction[..self.num_active];
-                rge::fill_direction(self, j, u);
+                if *holds != Some(j) {
+                    rge::fill_direction(self, j, u);
+                    *holds = Some(j);
+                }
                 for (&i, ui) in active.iter().zip(u.iter()) {
                     out[i] += sign * mu * ui;
                 }

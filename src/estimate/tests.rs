@@ -70,7 +70,7 @@ fn estimate(
     let losses: Vec<f64> = (0..plan.num_candidates())
         .map(|c| {
             let mut point = theta.to_vec();
-            plan.apply(c, active, &mut point, &mut direction);
+            plan.apply(c, active, &mut point, &mut direction, &mut None);
             let loss = f(&point);
             plan.revert(c, theta, active, &mut point);
             assert_eq!(point, theta, "revert restores θ");
@@ -282,7 +282,7 @@ fn estimators_touch_only_active_coordinates() {
             let mut direction = vec![0.0; active.len()];
             for c in 0..plan.num_candidates() {
                 let mut point = theta.clone();
-                plan.apply(c, &active, &mut point, &mut direction);
+                plan.apply(c, &active, &mut point, &mut direction, &mut None);
                 for i in (0..d).filter(|i| !active.contains(i)) {
                     assert_eq!(
                         point[i], 0.0,

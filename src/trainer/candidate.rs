@@ -102,6 +102,8 @@ impl Candidate<'_> {
 pub(crate) struct Scratch {
     params: Vec<f64>,
     direction: Vec<f64>,
+    /// Which direction of the current iteration `direction` holds.
+    direction_holds: Option<usize>,
     pub(crate) workspace: Workspace,
     /// The opened iteration whose θ `params` was copied from.
     serial: Option<u64>,
@@ -120,13 +122,20 @@ impl Scratch {
             }
             self.serial = Some(serial);
             self.applied = None;
+            self.direction_holds = None;
         }
         match self.applied {
             Some(a) if a == c => return,
             Some(a) => plan.revert(a, theta, active, &mut self.params),
             None => {}
         }
-        plan.apply(c, active, &mut self.params, &mut self.direction);
+        plan.apply(
+            c,
+            active,
+            &mut self.params,
+            &mut self.direction,
+            &mut self.direction_holds,
+        );
         self.applied = Some(c);
     }
 
