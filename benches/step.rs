@@ -67,7 +67,11 @@ fn steps(c: &mut Criterion) {
             group.throughput(Throughput::Elements(2 * q as u64));
             group.bench_function(
                 BenchmarkId::new(format!("threads={threads}"), format!("q={q}")),
-                |b| b.iter(|| t.step_parallel(loss).unwrap()),
+                |b| {
+                    b.iter(|| {
+                        t.step_parallel(loss).unwrap();
+                    })
+                },
             );
         }
     }
