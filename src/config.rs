@@ -26,6 +26,10 @@ pub enum NonFinitePolicy {
     Error,
 }
 
+/// Upper bound of `q`: beyond it the per-iteration loss slots alone would
+/// be a memory hazard, and no estimate needs that many directions.
+const MAX_DIRECTIONS: usize = 1_000_000;
+
 /// One documented option.
 #[derive(Debug, Clone, Copy)]
 pub struct OptionSpec {
@@ -43,7 +47,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         "rge-forward | rge-central | cge-forward | cge-central",
         "how candidates are chosen and losses combined",
     ),
-    spec("q", "16", "integer ≥ 1", "RGE directions per iteration"),
+    spec(
+        "q",
+        "16",
+        "integer in [1, 1000000]",
+        "RGE directions per iteration",
+    ),
     spec(
         "directions",
         "gaussian",
@@ -252,7 +261,7 @@ impl TrainerConfig {
                     ("cge-central", EstimatorKind::CgeCentral),
                 ])?
             }
-            "q" => e.q = v.count(1)?,
+            "q" => e.q = v.count_in(1, MAX_DIRECTIONS)?,
             "directions" => {
                 e.directions = v.choice(&[
                     ("gaussian", DirectionKind::Gaussian),
@@ -399,6 +408,11 @@ impl Value<'_> {
         }
     }
 
+    fn count_in(&self, min: usize, max: usize) -> Result<usize> {
+        self.count(min)
+            .and_then(|x| if x <= max { Ok(x) } else { Err(self.invalid()) })
+    }
+
     fn count(&self, min: usize) -> Result<usize> {
         usize::try_from(self.integer(min as u64)?).map_err(|_| self.invalid())
     }
@@ -412,9 +426,33 @@ impl Value<'_> {
     }
 }
 
+/// The options as a Markdown table, as the README shows them.
+pub fn options_markdown_table() -> String {
+    let mut table =
+        String::from("| option | default | accepted | meaning |\n| --- | --- | --- | --- |\n");
+    for o in OPTIONS {
+        let accepted = o.accepted.replace(" | ", ", ");
+        table.push_str(&format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            o.key, o.default, accepted, o.help
+        ));
+    }
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readme_documents_every_option() {
+        let readme = include_str!("../README.md");
+        let table = options_markdown_table();
+        assert!(
+            readme.contains(&table),
+            "README's option table is stale; it should read:\n{table}"
+        );
+    }
 
     #[test]
     fn parses_the_documented_example() {
@@ -458,8 +496,9 @@ mod tests {
     fn bad_values_name_key_value_and_accepted_and_change_nothing() {
         let cases = [
             ("estimator", "sge", "rge-forward | rge-central"),
-            ("q", "0", "integer ≥ 1"),
-            ("q", "2.5", "integer ≥ 1"),
+            ("q", "0", "integer in [1, 1000000]"),
+            ("q", "1000001", "integer in [1, 1000000]"),
+            ("q", "2.5", "integer in [1, 1000000]"),
             ("mu", "-1", "number > 0"),
             ("mu", "nan", "number > 0"),
             ("lr", "inf", "number ≥ 0"),

@@ -20,3 +20,8 @@ mod schedule;
 pub mod trainer;
 
 pub use error::{Result, ZooError};
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -284,6 +284,27 @@ impl Trainer {
         self.finish(started)
     }
 
+    /// Evaluates `loss_fn` at the current weights θ_k without changing
+    /// anything: a validation or test loss through the same black box. The
+    /// candidate view has index 0 and belongs to no iteration.
+    pub fn evaluate<F>(&mut self, loss_fn: F) -> Result<f64>
+    where
+        F: FnOnce(&mut Candidate) -> LossResult,
+    {
+        let mut scratch = self.scratch[0].lock().unwrap_or_else(|p| p.into_inner());
+        let mut view = Candidate {
+            id: CandidateId::new(0, 0),
+            network: self.model.network(),
+            params: self.model.params(),
+            workspace: &mut scratch.workspace,
+        };
+        loss_fn(&mut view).map_err(|e| ZooError::CallbackFailed {
+            candidate: 0,
+            code: e.code,
+            message: e.message,
+        })
+    }
+
     /// Turns the iteration's losses into one update. On error nothing of
     /// the trainer's state changes.
     fn finish(&mut self, started: Instant) -> Result<&IterationMetrics> {

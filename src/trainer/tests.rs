@@ -346,3 +346,23 @@ fn a_model_without_active_parameters_is_rejected() {
     let err = Trainer::new(model, "").err().unwrap().to_string();
     assert!(err.contains("no active parameters"), "{err}");
 }
+
+#[test]
+fn evaluate_runs_the_loss_at_theta_and_changes_nothing() {
+    let (x, y) = data();
+    let mut t = trainer("estimator=rge-forward q=3");
+    let before = t.params().to_vec();
+    let exact = t.evaluate(|c| {
+        assert_eq!(c.params(), &before[..]);
+        mse(c, &x, &y)
+    });
+    let m = *t.step(|c| mse(c, &x, &y)).unwrap();
+    assert_eq!(
+        exact.unwrap(),
+        m.base_loss.unwrap(),
+        "evaluate sees θ exactly as the base candidate does"
+    );
+    let after = t.params().to_vec();
+    assert!(t.evaluate(|_| Err(LossError::new(7, "no"))).is_err());
+    assert_eq!((t.params(), t.iteration()), (&after[..], 1));
+}
