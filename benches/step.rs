@@ -6,23 +6,12 @@
 //! Run: `cargo bench --bench step`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use zoo::model::{Activation, Model};
 use zoo::trainer::{Candidate, LossResult, Trainer};
 
-struct Counting;
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
+#[path = "../tests/support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{allocations, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -52,11 +41,11 @@ fn steps(c: &mut Criterion) {
     for q in [8, 64, 512] {
         let mut t = trainer(q, 1);
         t.step_parallel(loss).unwrap();
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let before = allocations();
         t.step_parallel(loss).unwrap();
         println!(
             "q={q}: {} heap allocations in one warm step",
-            ALLOCATIONS.load(Ordering::SeqCst) - before
+            allocations() - before
         );
     }
     let mut group = c.benchmark_group("step");

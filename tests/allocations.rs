@@ -1,28 +1,12 @@
 //! A step allocates a bounded number of times whatever the number of
 //! candidates: no heap allocation per candidate evaluation.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use zoo::model::{Activation, Model};
 use zoo::trainer::{Candidate, LossResult, Trainer};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        System.realloc(ptr, layout, size)
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{allocations, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -42,9 +26,9 @@ fn allocations_per_step(q: usize, threads: usize) -> usize {
     for _ in 0..2 {
         trainer.step_parallel(loss).unwrap();
     }
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     trainer.step_parallel(loss).unwrap();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
+    allocations() - before
 }
 
 #[test]

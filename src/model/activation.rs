@@ -31,6 +31,16 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 impl Activation {
+    /// Every activation.
+    pub const ALL: [Activation; 6] = [
+        Self::Identity,
+        Self::Tanh,
+        Self::Relu,
+        Self::Sigmoid,
+        Self::Softplus,
+        Self::Gelu,
+    ];
+
     /// Every accepted name, in the order used by error messages.
     pub const NAMES: &'static str = "identity | tanh | relu | sigmoid | softplus | gelu";
 
@@ -116,19 +126,10 @@ impl Activation {
 mod tests {
     use super::*;
 
-    const ALL: [Activation; 6] = [
-        Activation::Identity,
-        Activation::Tanh,
-        Activation::Relu,
-        Activation::Sigmoid,
-        Activation::Softplus,
-        Activation::Gelu,
-    ];
-
     #[test]
     fn derivatives_match_central_differences() {
         let h = 1e-6;
-        for act in ALL {
+        for act in Activation::ALL {
             for &z in &[-3.1, -0.7, 0.3, 1.9, 25.0, -25.0] {
                 let fd = (act.apply(z + h) - act.apply(z - h)) / (2.0 * h);
                 let exact = act.derivative(z, act.apply(z));
@@ -149,7 +150,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_bad_names_are_named() {
-        for act in ALL {
+        for act in Activation::ALL {
             assert_eq!(Activation::parse(act.name()).unwrap(), act);
         }
         let err = Activation::parse("swish").unwrap_err().to_string();

@@ -2,15 +2,6 @@ use super::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const ACTIVATIONS: [Activation; 6] = [
-    Activation::Identity,
-    Activation::Tanh,
-    Activation::Relu,
-    Activation::Sigmoid,
-    Activation::Softplus,
-    Activation::Gelu,
-];
-
 fn random_vec(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
     (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
 }
@@ -40,7 +31,7 @@ fn relative_error(a: &[f64], b: &[f64]) -> f64 {
 fn vjp_matches_central_finite_differences_for_every_activation() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let h = 1e-5;
-    for act in ACTIVATIONS {
+    for act in Activation::ALL {
         let network = Network::mlp(&[3, 5, 4, 2], act, act).unwrap();
         let mut model = Model::new(network, Init::Xavier, 3);
         let mut with_bias = model.params().to_vec();
