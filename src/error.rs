@@ -47,6 +47,12 @@ pub enum ZooError {
     /// A non-finite loss with `nonfinite=error`; the iteration was aborted.
     #[error("candidate {candidate} returned a non-finite loss ({value}) and nonfinite=error")]
     NonFiniteLoss { candidate: usize, value: f64 },
+    /// A required pointer argument was NULL (C API).
+    #[error("{0} is NULL")]
+    NullPointer(&'static str),
+    /// A C string that is not valid UTF-8 (C API).
+    #[error("{0} is not valid UTF-8")]
+    InvalidString(&'static str),
     /// The iteration could not produce an update; weights are unchanged.
     #[error("iteration {iteration} failed: {reason}")]
     IterationFailed { iteration: u64, reason: String },

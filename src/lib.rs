@@ -10,6 +10,7 @@
 //! options) and [`trainer`] (the iteration state machine: `step` and
 //! ask/tell).
 
+pub mod capi;
 pub mod config;
 pub mod error;
 pub mod estimate;

@@ -15,7 +15,7 @@ pub use workspace::Workspace;
 
 use crate::error::{Result, ZooError};
 use crate::rng::{stream, Purpose};
-use network::check_len;
+pub(crate) use network::check_len;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 

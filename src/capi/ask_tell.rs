@@ -1,0 +1,123 @@
+//! C functions for reverse communication: the host asks for candidate ids,
+//! evaluates them however it likes, and tells the losses back.
+
+use super::{array, array_mut, guard, handle_mut, ok, out_ptr, zoo_status, zoo_trainer};
+use crate::trainer::CandidateId;
+
+/// Hands out the next candidate of the open iteration (opening one when
+/// none is open) and writes its id to `*id`. Returns ZOO_NO_CANDIDATE (not
+/// an error; `*id` untouched) when every candidate of the iteration has
+/// been handed out and losses are still awaited.
+/// Errors: ZOO_NULL_POINTER.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_ask(trainer: *mut zoo_trainer, id: *mut u64) -> zoo_status {
+    guard(|| {
+        let id = out_ptr(id, "id")?;
+        match handle_mut(trainer, "trainer")?.trainer.ask() {
+            Some(candidate) => {
+                *id = candidate.to_raw();
+                ok()
+            }
+            None => Ok(zoo_status::ZOO_NO_CANDIDATE),
+        }
+    })
+}
+
+/// Hands out up to `max` candidates at once: writes their ids to
+/// `ids[0..*count]` and their number to `*count` (0 when every candidate of
+/// the open iteration has been handed out). Each id handed out and not yet
+/// told may hold one materialized parameter vector while it is forwarded.
+/// Errors: ZOO_NULL_POINTER.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_ask_batch(trainer: *mut zoo_trainer, ids: *mut u64, max: usize, count: *mut usize) -> zoo_status {
+    guard(|| {
+        let count = out_ptr(count, "count")?;
+        let ids = array_mut(ids, max, "ids")?;
+        let asked = handle_mut(trainer, "trainer")?.trainer.ask_batch(max);
+        for (slot, id) in ids.iter_mut().zip(&asked) {
+            *slot = id.to_raw();
+        }
+        *count = asked.len();
+        ok()
+    })
+}
+
+/// Runs candidate `id`'s network on one input `x[0..nx]` into `y[0..ny]`.
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE (unknown,
+/// stale, not asked or already told).
+#[no_mangle]
+pub unsafe extern "C" fn zoo_forward(
+    trainer: *mut zoo_trainer,
+    id: u64,
+    x: *const f64,
+    nx: usize,
+    y: *mut f64,
+    ny: usize,
+) -> zoo_status {
+    zoo_forward_batch(trainer, id, x, nx, 1, y, ny)
+}
+
+/// Runs candidate `id`'s network on `nrows` row-major inputs `x[0..nx]`
+/// into `y[0..ny]`. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE,
+/// ZOO_BAD_CANDIDATE.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_forward_batch(
+    trainer: *mut zoo_trainer,
+    id: u64,
+    x: *const f64,
+    nx: usize,
+    nrows: usize,
+    y: *mut f64,
+    ny: usize,
+) -> zoo_status {
+    guard(|| {
+        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let (x, y) = (array(x, nx, "x")?, array_mut(y, ny, "y")?);
+        trainer.forward_batch(CandidateId::from_raw(id), x, nrows, y)?;
+        ok()
+    })
+}
+
+/// Copies candidate `id`'s parameters θ_c into `params[0..n]` (n = number
+/// of parameters), for hosts that run the network themselves (e.g. in a
+/// GPU kernel). Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_candidate_params(trainer: *mut zoo_trainer, id: u64, params: *mut f64, n: usize) -> zoo_status {
+    guard(|| {
+        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        trainer.candidate_params(CandidateId::from_raw(id), array_mut(params, n, "params")?)?;
+        ok()
+    })
+}
+
+/// Records the loss of candidate `id`. When it is the last loss of the
+/// iteration the update is applied and `*updated` (may be NULL) is set to
+/// 1, else to 0. Losses may be told in any order.
+///
+/// A non-finite loss under `nonfinite=error`, or an iteration that cannot
+/// produce an update, aborts the iteration: weights, optimizer state and
+/// the iteration counter are unchanged and the next `zoo_ask` starts it
+/// again. Errors: ZOO_NULL_POINTER, ZOO_BAD_CANDIDATE (unknown, stale, not
+/// asked, already told; nothing changes), ZOO_NONFINITE_LOSS,
+/// ZOO_ITERATION_FAILED.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_tell(trainer: *mut zoo_trainer, id: u64, loss: f64, updated: *mut i32) -> zoo_status {
+    guard(|| {
+        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let done = trainer.tell(CandidateId::from_raw(id), loss)?.is_some();
+        if !updated.is_null() {
+            *updated = i32::from(done);
+        }
+        ok()
+    })
+}
+
+/// Discards the open ask/tell iteration, if any: its ids become stale and
+/// nothing else changes. Errors: ZOO_NULL_POINTER.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_abort_iteration(trainer: *mut zoo_trainer) -> zoo_status {
+    guard(|| {
+        handle_mut(trainer, "trainer")?.trainer.abort_iteration();
+        ok()
+    })
+}

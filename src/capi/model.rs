@@ -1,0 +1,145 @@
+//! C functions on models: create, free, sizes, parameters, forward.
+
+use super::{array, array_mut, guard, handle, handle_mut, ok, out_ptr, string, zoo_status};
+use crate::model::{Activation, Model, Workspace};
+use std::cell::RefCell;
+use std::ffi::c_char;
+
+/// A network with its weights and mask. Create with `zoo_model_new_mlp`,
+/// destroy with `zoo_model_free`.
+pub struct zoo_model {
+    pub(crate) model: Model,
+}
+
+thread_local! {
+    /// Forward buffers of model calls made on this thread: no allocation
+    /// after the first call of a given size, no lock between threads.
+    static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::new());
+}
+
+/// Creates a multilayer perceptron.
+///
+/// `sizes[0..nsizes]` are the layer widths, inputs first and outputs last
+/// (nsizes ≥ 2, every width ≥ 1). `activation` ("identity", "tanh",
+/// "relu", "sigmoid", "softplus" or "gelu") follows every hidden layer; the
+/// output layer is linear. Weights are drawn from `seed` (He for relu,
+/// Xavier otherwise), biases are zero.
+///
+/// On success `*out` owns a new model: free it with `zoo_model_free`.
+/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (too few or zero sizes),
+/// ZOO_INVALID_OPTION (unknown activation), ZOO_INVALID_STRING.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_new_mlp(
+    sizes: *const usize,
+    nsizes: usize,
+    activation: *const c_char,
+    seed: u64,
+    out: *mut *mut zoo_model,
+) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        let sizes = array(sizes, nsizes, "sizes")?;
+        let activation = Activation::parse(string(activation, "activation")?)?;
+        let model = Model::mlp(sizes, activation, seed)?;
+        *out = Box::into_raw(Box::new(zoo_model { model }));
+        ok()
+    })
+}
+
+/// Destroys a model. NULL is a no-op. The model must not be used
+/// afterwards; trainers created from it are unaffected (they hold copies).
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_free(model: *mut zoo_model) {
+    if !model.is_null() {
+        guard(|| {
+            drop(Box::from_raw(model));
+            ok()
+        });
+    }
+}
+
+/// Writes the number of parameters (weights and biases, masked ones
+/// included) to `*out`. Errors: ZOO_NULL_POINTER. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_num_params(model: *const zoo_model, out: *mut usize) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        *out = handle(model, "model")?.model.num_params();
+        ok()
+    })
+}
+
+/// Writes the number of active (unmasked) parameters to `*out`.
+/// Errors: ZOO_NULL_POINTER. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_num_active(model: *const zoo_model, out: *mut usize) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        *out = handle(model, "model")?.model.num_active();
+        ok()
+    })
+}
+
+/// Copies the parameters into `params[0..n]`; n must equal the number of
+/// parameters. Layout, layer by layer: the weight matrix (outputs × inputs,
+/// row-major), then the biases.
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_get_params(model: *const zoo_model, params: *mut f64, n: usize) -> zoo_status {
+    guard(|| {
+        let model = &handle(model, "model")?.model;
+        let params = array_mut(params, n, "params")?;
+        crate::model::check_len("params", model.num_params(), n)?;
+        params.copy_from_slice(model.params());
+        ok()
+    })
+}
+
+/// Replaces the parameters with `params[0..n]` (layout as in
+/// `zoo_model_get_params`). Every value must be finite and every masked
+/// coordinate zero; on error the model is unchanged.
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT.
+/// Not thread-safe on the same model.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_set_params(model: *mut zoo_model, params: *const f64, n: usize) -> zoo_status {
+    guard(|| {
+        let model = &mut handle_mut(model, "model")?.model;
+        model.set_params(array(params, n, "params")?)?;
+        ok()
+    })
+}
+
+/// Runs the model on one input: `x[0..nx]` (nx = number of inputs) into
+/// `y[0..ny]` (ny = number of outputs).
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_forward(
+    model: *const zoo_model,
+    x: *const f64,
+    nx: usize,
+    y: *mut f64,
+    ny: usize,
+) -> zoo_status {
+    zoo_model_forward_batch(model, x, nx, 1, y, ny)
+}
+
+/// Runs the model on `nrows` inputs stored row-major in `x[0..nx]`
+/// (nx = nrows × inputs) into `y[0..ny]` (ny = nrows × outputs).
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_forward_batch(
+    model: *const zoo_model,
+    x: *const f64,
+    nx: usize,
+    nrows: usize,
+    y: *mut f64,
+    ny: usize,
+) -> zoo_status {
+    guard(|| {
+        let model = &handle(model, "model")?.model;
+        let (x, y) = (array(x, nx, "x")?, array_mut(y, ny, "y")?);
+        WORKSPACE.with(|ws| model.forward_batch(x, nrows, y, &mut ws.borrow_mut()))?;
+        ok()
+    })
+}

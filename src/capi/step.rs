@@ -1,0 +1,178 @@
+//! C functions for callback-driven iterations: `zoo_step`, `zoo_evaluate`
+//! and what a loss callback may call on its candidate.
+
+use super::{array, array_mut, guard, handle, handle_mut, ok, out_ptr, zoo_status, zoo_trainer};
+use crate::error::ZooError;
+use crate::trainer::{Candidate, LossError, LossResult};
+use std::ffi::c_void;
+
+/// A borrowed view of one candidate θ_c, valid only inside the loss
+/// callback that received it.
+pub struct zoo_candidate {
+    _opaque: [u8; 0],
+}
+
+/// Flag for `zoo_step`: the callback may run concurrently on several
+/// threads (with different candidates and the same userdata).
+pub const ZOO_THREADSAFE: u32 = 1;
+
+/// A loss callback: evaluate the host's black box with the network of
+/// `candidate` and write the loss to `*loss`. Return 0 on success; any
+/// other value aborts the iteration (weights untouched) and zoo_step
+/// returns ZOO_CALLBACK_FAILED with that value in the message.
+pub type zoo_loss_fn =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, candidate: *mut zoo_candidate, loss: *mut f64) -> i32>;
+
+/// The host's callback and userdata, shareable across zoo's threads when
+/// the host passed ZOO_THREADSAFE.
+struct HostLoss {
+    callback: unsafe extern "C" fn(*mut c_void, *mut zoo_candidate, *mut f64) -> i32,
+    userdata: *mut c_void,
+}
+
+// SAFETY: only used across threads when the host declared the callback
+// thread-safe with ZOO_THREADSAFE.
+unsafe impl Sync for HostLoss {}
+
+impl HostLoss {
+    fn call(&self, candidate: &mut Candidate) -> LossResult {
+        let mut loss = f64::NAN;
+        let view = (candidate as *mut Candidate).cast::<zoo_candidate>();
+        // SAFETY: the callback gets a view valid for this call only.
+        let code = unsafe { (self.callback)(self.userdata, view, &mut loss) };
+        if code == 0 {
+            Ok(loss)
+        } else {
+            Err(LossError::new(code, format!("the loss callback returned {code}")))
+        }
+    }
+}
+
+fn host_loss(callback: zoo_loss_fn, userdata: *mut c_void) -> Result<HostLoss, ZooError> {
+    let callback = callback.ok_or(ZooError::NullPointer("loss_fn"))?;
+    Ok(HostLoss { callback, userdata })
+}
+
+/// Runs one iteration: calls `loss_fn(userdata, candidate, &loss)` once per
+/// candidate, then applies the update. With `flags` = ZOO_THREADSAFE the
+/// candidates run concurrently on the trainer's `threads` threads;
+/// otherwise (flags = 0) in order on the calling thread. On success
+/// `*loss` (may be NULL) receives the loss at θ before the update (for
+/// central estimators, the mean of the candidate losses).
+///
+/// On any error the weights, optimizer state and iteration counter are
+/// unchanged and a retry evaluates the same candidates. The callback must
+/// not call functions of this trainer; it may call `zoo_candidate_*` on its
+/// candidate and any function of other handles.
+/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (unknown flag bits),
+/// ZOO_CALLBACK_FAILED, ZOO_NONFINITE_LOSS, ZOO_ITERATION_FAILED,
+/// ZOO_BAD_STATE (an ask/tell iteration is open).
+#[no_mangle]
+pub unsafe extern "C" fn zoo_step(
+    trainer: *mut zoo_trainer,
+    loss_fn: zoo_loss_fn,
+    userdata: *mut c_void,
+    flags: u32,
+    loss: *mut f64,
+) -> zoo_status {
+    guard(|| {
+        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let host = host_loss(loss_fn, userdata)?;
+        if flags & !ZOO_THREADSAFE != 0 {
+            return Err(ZooError::InvalidArgument(format!(
+                "unknown flag bits {:#x} in flags {flags:#x}; accepted: 0 or ZOO_THREADSAFE",
+                flags & !ZOO_THREADSAFE
+            )));
+        }
+        let metrics = if flags & ZOO_THREADSAFE != 0 {
+            trainer.step_parallel(|c| host.call(c))?
+        } else {
+            trainer.step(|c| host.call(c))?
+        };
+        if !loss.is_null() {
+            *loss = metrics.loss();
+        }
+        ok()
+    })
+}
+
+/// Evaluates `loss_fn` once at the current weights θ_k, without changing
+/// anything (a validation or test loss through the same black box). The
+/// candidate has index 0. Errors: ZOO_NULL_POINTER, ZOO_CALLBACK_FAILED.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_evaluate(
+    trainer: *mut zoo_trainer,
+    loss_fn: zoo_loss_fn,
+    userdata: *mut c_void,
+    loss: *mut f64,
+) -> zoo_status {
+    guard(|| {
+        let loss = out_ptr(loss, "loss")?;
+        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let host = host_loss(loss_fn, userdata)?;
+        *loss = trainer.evaluate(|c| host.call(c))?;
+        ok()
+    })
+}
+
+unsafe fn candidate_mut<'a>(candidate: *mut zoo_candidate) -> Result<&'a mut Candidate<'a>, ZooError> {
+    handle_mut(candidate.cast::<Candidate>(), "candidate")
+}
+
+/// Inside a loss callback: runs the candidate's network θ_c on one input
+/// `x[0..nx]` into `y[0..ny]`. Thread-safe for distinct candidates.
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_candidate_forward(
+    candidate: *mut zoo_candidate,
+    x: *const f64,
+    nx: usize,
+    y: *mut f64,
+    ny: usize,
+) -> zoo_status {
+    zoo_candidate_forward_batch(candidate, x, nx, 1, y, ny)
+}
+
+/// Inside a loss callback: runs θ_c on `nrows` inputs stored row-major in
+/// `x[0..nx]` into `y[0..ny]` (nx = nrows × inputs, ny = nrows × outputs).
+/// Thread-safe for distinct candidates. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_candidate_forward_batch(
+    candidate: *mut zoo_candidate,
+    x: *const f64,
+    nx: usize,
+    nrows: usize,
+    y: *mut f64,
+    ny: usize,
+) -> zoo_status {
+    guard(|| {
+        let candidate = candidate_mut(candidate)?;
+        candidate.forward_batch(array(x, nx, "x")?, nrows, array_mut(y, ny, "y")?)?;
+        ok()
+    })
+}
+
+/// Inside a loss callback: writes the candidate's position in its
+/// iteration (0-based) to `*out`. Errors: ZOO_NULL_POINTER.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_candidate_index(candidate: *const zoo_candidate, out: *mut usize) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        *out = handle(candidate.cast::<Candidate>(), "candidate")?.index();
+        ok()
+    })
+}
+
+/// Inside a loss callback: copies θ_c into `params[0..n]` (n = number of
+/// parameters), for hosts that run the network themselves.
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_candidate_get_params(candidate: *const zoo_candidate, params: *mut f64, n: usize) -> zoo_status {
+    guard(|| {
+        let theta = handle(candidate.cast::<Candidate>(), "candidate")?.params();
+        let params = array_mut(params, n, "params")?;
+        crate::model::check_len("params", theta.len(), n)?;
+        params.copy_from_slice(theta);
+        ok()
+    })
+}

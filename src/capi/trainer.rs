@@ -1,0 +1,211 @@
+//! C functions on trainers: create, free, options, weights, metrics.
+
+use super::{array, array_mut, guard, handle, handle_mut, ok, out_ptr, string, zoo_model, zoo_status};
+use crate::error::ZooError;
+use crate::trainer::Trainer;
+use std::ffi::c_char;
+
+/// A trainer: a copy of a model plus estimator, optimizer, options and
+/// iteration state. Create with `zoo_trainer_new`, destroy with
+/// `zoo_trainer_free`. A trainer is not thread-safe: call it from one
+/// thread at a time (zoo runs candidates on its own threads when asked to).
+pub struct zoo_trainer {
+    pub(crate) trainer: Trainer,
+}
+
+/// Creates a trainer for a copy of `model`, configured by `options`, a
+/// string of whitespace-separated `key=value` words (e.g. "estimator=rge-central
+/// q=16 lr=1e-3 seed=7"; NULL or "" keeps every default; see the README for
+/// the option table).
+///
+/// Ownership: the trainer copies the model; the caller still owns `model`
+/// and may free it at once. On success `*out` owns the new trainer: free it
+/// with `zoo_trainer_free`.
+/// Errors: ZOO_NULL_POINTER, ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION (the
+/// message names the key, the value and what is accepted),
+/// ZOO_INVALID_ARGUMENT (a model without active parameters),
+/// ZOO_INVALID_STRING. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_new(
+    model: *const zoo_model,
+    options: *const c_char,
+    out: *mut *mut zoo_trainer,
+) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        let model = handle(model, "model")?.model.clone();
+        let options = if options.is_null() { "" } else { string(options, "options")? };
+        let trainer = Trainer::new(model, options)?;
+        *out = Box::into_raw(Box::new(zoo_trainer { trainer }));
+        ok()
+    })
+}
+
+/// Destroys a trainer. NULL is a no-op. Not to be called from inside one of
+/// its own callbacks.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_free(trainer: *mut zoo_trainer) {
+    if !trainer.is_null() {
+        guard(|| {
+            drop(Box::from_raw(trainer));
+            ok()
+        });
+    }
+}
+
+/// Sets one option, e.g. `zoo_trainer_set(t, "lr", "1e-4")`, or several
+/// when `key` is NULL and `value` is a "key=value ..." string. All or
+/// nothing: on error no option changes.
+/// Errors: ZOO_NULL_POINTER, ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
+/// ZOO_BAD_STATE (an ask/tell iteration is open), ZOO_INVALID_STRING.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_set(trainer: *mut zoo_trainer, key: *const c_char, value: *const c_char) -> zoo_status {
+    guard(|| {
+        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let value = string(value, "value")?;
+        if key.is_null() {
+            trainer.apply(value)?;
+        } else {
+            trainer.set(string(key, "key")?, value)?;
+        }
+        ok()
+    })
+}
+
+/// Writes the current value of option `key` as a NUL-terminated string
+/// into `value[0..capacity]`.
+/// Errors: ZOO_NULL_POINTER, ZOO_UNKNOWN_OPTION, ZOO_BAD_SIZE (capacity too
+/// small; the message says how many bytes are needed), ZOO_INVALID_STRING.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_get(
+    trainer: *const zoo_trainer,
+    key: *const c_char,
+    value: *mut c_char,
+    capacity: usize,
+) -> zoo_status {
+    guard(|| {
+        let trainer = &handle(trainer, "trainer")?.trainer;
+        let text = trainer.get(string(key, "key")?)?;
+        let buffer = array_mut(value.cast::<u8>(), capacity, "value")?;
+        if capacity < text.len() + 1 {
+            return Err(ZooError::BadSize {
+                what: "option value buffer (bytes, with the terminating NUL)",
+                expected: text.len() + 1,
+                got: capacity,
+            });
+        }
+        buffer[..text.len()].copy_from_slice(text.as_bytes());
+        buffer[text.len()] = 0;
+        ok()
+    })
+}
+
+/// Writes the number of parameters of the trained model to `*out`.
+/// Errors: ZOO_NULL_POINTER.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_num_params(trainer: *const zoo_trainer, out: *mut usize) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        *out = handle(trainer, "trainer")?.trainer.model().num_params();
+        ok()
+    })
+}
+
+/// Copies the current weights θ_k into `params[0..n]` (n = number of
+/// parameters; layout as in `zoo_model_get_params`).
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_get_params(trainer: *const zoo_trainer, params: *mut f64, n: usize) -> zoo_status {
+    guard(|| {
+        let theta = handle(trainer, "trainer")?.trainer.params();
+        let params = array_mut(params, n, "params")?;
+        crate::model::check_len("params", theta.len(), n)?;
+        params.copy_from_slice(theta);
+        ok()
+    })
+}
+
+/// Replaces the current weights with `params[0..n]`; optimizer state is
+/// kept. On error nothing changes.
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (non-finite
+/// value, non-zero masked coordinate), ZOO_BAD_STATE (an ask/tell
+/// iteration is open).
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_set_params(trainer: *mut zoo_trainer, params: *const f64, n: usize) -> zoo_status {
+    guard(|| {
+        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        trainer.set_params(array(params, n, "params")?)?;
+        ok()
+    })
+}
+
+/// Creates a new model holding a copy of the current weights, e.g. to run
+/// the trained network with `zoo_model_forward` or to start another
+/// trainer. On success `*out` owns it: free it with `zoo_model_free`.
+/// Errors: ZOO_NULL_POINTER.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_copy_model(trainer: *const zoo_trainer, out: *mut *mut zoo_model) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        let model = handle(trainer, "trainer")?.trainer.model().clone();
+        *out = Box::into_raw(Box::new(zoo_model { model }));
+        ok()
+    })
+}
+
+/// Writes the number of completed iterations (updates applied) to `*out`.
+/// Errors: ZOO_NULL_POINTER.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_iteration(trainer: *const zoo_trainer, out: *mut u64) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        *out = handle(trainer, "trainer")?.trainer.iteration();
+        ok()
+    })
+}
+
+/// Writes the number of candidates per iteration (of the open iteration,
+/// if any) to `*out`. Errors: ZOO_NULL_POINTER.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_num_candidates(trainer: *const zoo_trainer, out: *mut usize) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        *out = handle(trainer, "trainer")?.trainer.candidates_per_iteration();
+        ok()
+    })
+}
+
+/// Writes one metric of the last completed iteration to `*value`. Names:
+/// "iteration", "loss" (base loss where evaluated, else the mean),
+/// "base_loss" (NaN when the estimator does not evaluate θ), "mean_loss",
+/// "evaluations", "dropped", "grad_norm", "lr", "wall_time" (seconds).
+/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (unknown name),
+/// ZOO_BAD_STATE (no iteration completed yet), ZOO_INVALID_STRING.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_metric(trainer: *const zoo_trainer, name: *const c_char, value: *mut f64) -> zoo_status {
+    guard(|| {
+        let value = out_ptr(value, "value")?;
+        let trainer = &handle(trainer, "trainer")?.trainer;
+        let name = string(name, "name")?;
+        let m = trainer
+            .last_metrics()
+            .ok_or_else(|| ZooError::BadState("no iteration has completed yet, so there are no metrics".into()))?;
+        *value = match name {
+            "iteration" => m.iteration as f64,
+            "loss" => m.loss(),
+            "base_loss" => m.base_loss.unwrap_or(f64::NAN),
+            "mean_loss" => m.mean_loss,
+            "evaluations" => m.evaluations as f64,
+            "dropped" => m.dropped as f64,
+            "grad_norm" => m.grad_norm,
+            "lr" => m.lr,
+            "wall_time" => m.wall_time,
+            _ => {
+                return Err(ZooError::InvalidArgument(format!(
+                    "unknown metric '{name}'; known: iteration, loss, base_loss, mean_loss, evaluations, dropped, grad_norm, lr, wall_time"
+                )))
+            }
+        };
+        ok()
+    })
+}
