@@ -1,0 +1,716 @@
+!> Fortran binding of zoo: train neural networks through black-box solvers
+!> with zeroth-order optimization.
+!>
+!> Compile this file with your own compiler (the CMake package does it as
+!> target zoo::fortran) and `use zoo`. Conventions:
+!> - Handles are derived types holding a C pointer, null until created.
+!>   The *_free routines are idempotent: freeing twice, or freeing a handle
+!>   never created, does nothing.
+!> - Every routine takes an optional integer `stat`. When present it
+!>   receives the status (ZOO_OK = 0 on success) and the program goes on;
+!>   when absent and the call fails, the routine prints zoo's message and
+!>   stops with `error stop`.
+!> - Arrays are contiguous real(c_double). A batch of n inputs is x(inputs, n):
+!>   each column is one row of the C API's row-major layout.
+!> - Loss callbacks are bind(c) functions matching zoo_loss_callback; they
+!>   receive your userdata (a c_ptr from c_loc, or c_null_ptr) and a
+!>   candidate handle valid only during the call.
+!> Plain Fortran 2008 with iso_c_binding.
+module zoo
+  use, intrinsic :: iso_c_binding
+  use, intrinsic :: iso_fortran_env, only: error_unit
+  implicit none
+  private
+
+  public :: zoo_model, zoo_trainer, zoo_loss_callback
+  public :: zoo_version, zoo_status_name, zoo_last_error, zoo_debug_panic_next_call
+  public :: zoo_model_new_mlp, zoo_model_free, zoo_model_num_params, zoo_model_num_active
+  public :: zoo_model_get_params, zoo_model_set_params, zoo_model_forward, zoo_model_forward_batch
+  public :: zoo_trainer_new, zoo_trainer_free, zoo_trainer_set, zoo_trainer_get
+  public :: zoo_trainer_num_params, zoo_trainer_get_params, zoo_trainer_set_params
+  public :: zoo_trainer_copy_model, zoo_trainer_iteration, zoo_trainer_num_candidates, zoo_trainer_metric
+  public :: zoo_step, zoo_evaluate
+  public :: zoo_candidate_forward, zoo_candidate_forward_batch, zoo_candidate_index, zoo_candidate_get_params
+  public :: zoo_ask, zoo_ask_batch, zoo_forward, zoo_forward_batch, zoo_candidate_params, zoo_tell
+  public :: zoo_abort_iteration
+
+  !> Status codes (see zoo.h); values are never renumbered.
+  integer, parameter, public :: ZOO_OK = 0, ZOO_NULL_POINTER = 1, ZOO_BAD_SIZE = 2, &
+       ZOO_INVALID_ARGUMENT = 3, ZOO_UNKNOWN_OPTION = 4, ZOO_INVALID_OPTION = 5, &
+       ZOO_BAD_STATE = 6, ZOO_BAD_CANDIDATE = 7, ZOO_CALLBACK_FAILED = 8, &
+       ZOO_NONFINITE_LOSS = 9, ZOO_ITERATION_FAILED = 10, ZOO_INVALID_STRING = 11, &
+       ZOO_PANIC = 12, ZOO_NO_CANDIDATE = 13
+  !> Flag for zoo_step: the callback may run on several threads at once.
+  integer, parameter, public :: ZOO_THREADSAFE = 1
+
+  !> A network with its weights and mask.
+  type :: zoo_model
+     type(c_ptr) :: ptr = c_null_ptr
+  end type zoo_model
+
+  !> A trainer: a copy of a model plus estimator, optimizer and state.
+  type :: zoo_trainer
+     type(c_ptr) :: ptr = c_null_ptr
+  end type zoo_trainer
+
+  abstract interface
+     !> A loss callback: evaluate the black box with the network of
+     !> `candidate`, set `loss`, return 0 (anything else aborts the iteration).
+     function zoo_loss_callback(userdata, candidate, loss) bind(c) result(status)
+       import :: c_ptr, c_double, c_int32_t
+       type(c_ptr), value :: userdata
+       type(c_ptr), value :: candidate
+       real(c_double), intent(out) :: loss
+       integer(c_int32_t) :: status
+     end function zoo_loss_callback
+  end interface
+
+  interface
+     function c_strlen(s) bind(c, name="strlen") result(n)
+       import :: c_ptr, c_size_t
+       type(c_ptr), value :: s
+       integer(c_size_t) :: n
+     end function c_strlen
+     function c_zoo_version() bind(c, name="zoo_version") result(p)
+       import :: c_ptr
+       type(c_ptr) :: p
+     end function c_zoo_version
+     function c_zoo_status_name(status) bind(c, name="zoo_status_name") result(p)
+       import :: c_ptr, c_int32_t
+       integer(c_int32_t), value :: status
+       type(c_ptr) :: p
+     end function c_zoo_status_name
+     function c_zoo_last_error() bind(c, name="zoo_last_error") result(p)
+       import :: c_ptr
+       type(c_ptr) :: p
+     end function c_zoo_last_error
+     subroutine c_zoo_debug_panic_next_call() bind(c, name="zoo_debug_panic_next_call")
+     end subroutine c_zoo_debug_panic_next_call
+
+     function c_zoo_model_new_mlp(sizes, nsizes, activation, seed, out) &
+          bind(c, name="zoo_model_new_mlp") result(s)
+       import :: c_size_t, c_char, c_int64_t, c_ptr, c_int32_t
+       integer(c_size_t), intent(in) :: sizes(*)
+       integer(c_size_t), value :: nsizes
+       character(kind=c_char), intent(in) :: activation(*)
+       integer(c_int64_t), value :: seed
+       type(c_ptr), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_model_new_mlp
+     subroutine c_zoo_model_free(model) bind(c, name="zoo_model_free")
+       import :: c_ptr
+       type(c_ptr), value :: model
+     end subroutine c_zoo_model_free
+     function c_zoo_model_num_params(model, out) bind(c, name="zoo_model_num_params") result(s)
+       import :: c_ptr, c_size_t, c_int32_t
+       type(c_ptr), value :: model
+       integer(c_size_t), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_model_num_params
+     function c_zoo_model_num_active(model, out) bind(c, name="zoo_model_num_active") result(s)
+       import :: c_ptr, c_size_t, c_int32_t
+       type(c_ptr), value :: model
+       integer(c_size_t), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_model_num_active
+     function c_zoo_model_get_params(model, params, n) bind(c, name="zoo_model_get_params") result(s)
+       import :: c_ptr, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: model
+       real(c_double), intent(inout) :: params(*)
+       integer(c_size_t), value :: n
+       integer(c_int32_t) :: s
+     end function c_zoo_model_get_params
+     function c_zoo_model_set_params(model, params, n) bind(c, name="zoo_model_set_params") result(s)
+       import :: c_ptr, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: model
+       real(c_double), intent(in) :: params(*)
+       integer(c_size_t), value :: n
+       integer(c_int32_t) :: s
+     end function c_zoo_model_set_params
+     function c_zoo_model_forward_batch(model, x, nx, nrows, y, ny) &
+          bind(c, name="zoo_model_forward_batch") result(s)
+       import :: c_ptr, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: model
+       real(c_double), intent(in) :: x(*)
+       integer(c_size_t), value :: nx, nrows
+       real(c_double), intent(inout) :: y(*)
+       integer(c_size_t), value :: ny
+       integer(c_int32_t) :: s
+     end function c_zoo_model_forward_batch
+
+     function c_zoo_trainer_new(model, options, out) bind(c, name="zoo_trainer_new") result(s)
+       import :: c_ptr, c_char, c_int32_t
+       type(c_ptr), value :: model
+       character(kind=c_char), intent(in) :: options(*)
+       type(c_ptr), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_new
+     subroutine c_zoo_trainer_free(trainer) bind(c, name="zoo_trainer_free")
+       import :: c_ptr
+       type(c_ptr), value :: trainer
+     end subroutine c_zoo_trainer_free
+     function c_zoo_trainer_set(trainer, key, value) bind(c, name="zoo_trainer_set") result(s)
+       import :: c_ptr, c_char, c_int32_t
+       type(c_ptr), value :: trainer
+       character(kind=c_char), intent(in) :: key(*), value(*)
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_set
+     function c_zoo_trainer_get(trainer, key, value, capacity) bind(c, name="zoo_trainer_get") result(s)
+       import :: c_ptr, c_char, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       character(kind=c_char), intent(in) :: key(*)
+       character(kind=c_char), intent(inout) :: value(*)
+       integer(c_size_t), value :: capacity
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_get
+     function c_zoo_trainer_num_params(trainer, out) bind(c, name="zoo_trainer_num_params") result(s)
+       import :: c_ptr, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_size_t), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_num_params
+     function c_zoo_trainer_get_params(trainer, params, n) bind(c, name="zoo_trainer_get_params") result(s)
+       import :: c_ptr, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       real(c_double), intent(inout) :: params(*)
+       integer(c_size_t), value :: n
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_get_params
+     function c_zoo_trainer_set_params(trainer, params, n) bind(c, name="zoo_trainer_set_params") result(s)
+       import :: c_ptr, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       real(c_double), intent(in) :: params(*)
+       integer(c_size_t), value :: n
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_set_params
+     function c_zoo_trainer_copy_model(trainer, out) bind(c, name="zoo_trainer_copy_model") result(s)
+       import :: c_ptr, c_int32_t
+       type(c_ptr), value :: trainer
+       type(c_ptr), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_copy_model
+     function c_zoo_trainer_iteration(trainer, out) bind(c, name="zoo_trainer_iteration") result(s)
+       import :: c_ptr, c_int64_t, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_int64_t), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_iteration
+     function c_zoo_trainer_num_candidates(trainer, out) bind(c, name="zoo_trainer_num_candidates") result(s)
+       import :: c_ptr, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_size_t), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_num_candidates
+     function c_zoo_trainer_metric(trainer, name, value) bind(c, name="zoo_trainer_metric") result(s)
+       import :: c_ptr, c_char, c_double, c_int32_t
+       type(c_ptr), value :: trainer
+       character(kind=c_char), intent(in) :: name(*)
+       real(c_double), intent(inout) :: value
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_metric
+
+     function c_zoo_step(trainer, loss_fn, userdata, flags, loss) bind(c, name="zoo_step") result(s)
+       import :: c_ptr, c_funptr, c_int32_t, c_double
+       type(c_ptr), value :: trainer
+       type(c_funptr), value :: loss_fn
+       type(c_ptr), value :: userdata
+       integer(c_int32_t), value :: flags
+       real(c_double), intent(inout) :: loss
+       integer(c_int32_t) :: s
+     end function c_zoo_step
+     function c_zoo_evaluate(trainer, loss_fn, userdata, loss) bind(c, name="zoo_evaluate") result(s)
+       import :: c_ptr, c_funptr, c_int32_t, c_double
+       type(c_ptr), value :: trainer
+       type(c_funptr), value :: loss_fn
+       type(c_ptr), value :: userdata
+       real(c_double), intent(inout) :: loss
+       integer(c_int32_t) :: s
+     end function c_zoo_evaluate
+     function c_zoo_candidate_forward_batch(candidate, x, nx, nrows, y, ny) &
+          bind(c, name="zoo_candidate_forward_batch") result(s)
+       import :: c_ptr, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: candidate
+       real(c_double), intent(in) :: x(*)
+       integer(c_size_t), value :: nx, nrows
+       real(c_double), intent(inout) :: y(*)
+       integer(c_size_t), value :: ny
+       integer(c_int32_t) :: s
+     end function c_zoo_candidate_forward_batch
+     function c_zoo_candidate_index(candidate, out) bind(c, name="zoo_candidate_index") result(s)
+       import :: c_ptr, c_size_t, c_int32_t
+       type(c_ptr), value :: candidate
+       integer(c_size_t), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_candidate_index
+     function c_zoo_candidate_get_params(candidate, params, n) bind(c, name="zoo_candidate_get_params") result(s)
+       import :: c_ptr, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: candidate
+       real(c_double), intent(inout) :: params(*)
+       integer(c_size_t), value :: n
+       integer(c_int32_t) :: s
+     end function c_zoo_candidate_get_params
+
+     function c_zoo_ask(trainer, id) bind(c, name="zoo_ask") result(s)
+       import :: c_ptr, c_int64_t, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_int64_t), intent(inout) :: id
+       integer(c_int32_t) :: s
+     end function c_zoo_ask
+     function c_zoo_ask_batch(trainer, ids, max, count) bind(c, name="zoo_ask_batch") result(s)
+       import :: c_ptr, c_int64_t, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_int64_t), intent(inout) :: ids(*)
+       integer(c_size_t), value :: max
+       integer(c_size_t), intent(inout) :: count
+       integer(c_int32_t) :: s
+     end function c_zoo_ask_batch
+     function c_zoo_forward_batch(trainer, id, x, nx, nrows, y, ny) bind(c, name="zoo_forward_batch") result(s)
+       import :: c_ptr, c_int64_t, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_int64_t), value :: id
+       real(c_double), intent(in) :: x(*)
+       integer(c_size_t), value :: nx, nrows
+       real(c_double), intent(inout) :: y(*)
+       integer(c_size_t), value :: ny
+       integer(c_int32_t) :: s
+     end function c_zoo_forward_batch
+     function c_zoo_candidate_params(trainer, id, params, n) bind(c, name="zoo_candidate_params") result(s)
+       import :: c_ptr, c_int64_t, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_int64_t), value :: id
+       real(c_double), intent(inout) :: params(*)
+       integer(c_size_t), value :: n
+       integer(c_int32_t) :: s
+     end function c_zoo_candidate_params
+     function c_zoo_tell(trainer, id, loss, updated) bind(c, name="zoo_tell") result(s)
+       import :: c_ptr, c_int64_t, c_double, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_int64_t), value :: id
+       real(c_double), value :: loss
+       integer(c_int32_t), intent(inout) :: updated
+       integer(c_int32_t) :: s
+     end function c_zoo_tell
+     function c_zoo_abort_iteration(trainer) bind(c, name="zoo_abort_iteration") result(s)
+       import :: c_ptr, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_int32_t) :: s
+     end function c_zoo_abort_iteration
+  end interface
+
+contains
+
+  !> Copies a NUL-terminated C string into a Fortran string.
+  function from_c(p) result(text)
+    type(c_ptr), intent(in) :: p
+    character(len=:), allocatable :: text
+    character(kind=c_char), pointer :: chars(:)
+    integer :: i, n
+    if (.not. c_associated(p)) then
+       text = ''
+       return
+    end if
+    n = int(c_strlen(p))
+    call c_f_pointer(p, chars, [n])
+    allocate(character(len=n) :: text)
+    do i = 1, n
+       text(i:i) = chars(i)
+    end do
+  end function from_c
+
+  !> `s` as a NUL-terminated C string.
+  function to_c(s) result(c)
+    character(len=*), intent(in) :: s
+    character(kind=c_char, len=len_trim(s) + 1) :: c
+    c = trim(s) // c_null_char
+  end function to_c
+
+  !> The library version, e.g. "0.1.0".
+  function zoo_version() result(text)
+    character(len=:), allocatable :: text
+    text = from_c(c_zoo_version())
+  end function zoo_version
+
+  !> The name of a status code, e.g. "ZOO_BAD_SIZE".
+  function zoo_status_name(status) result(text)
+    integer, intent(in) :: status
+    character(len=:), allocatable :: text
+    text = from_c(c_zoo_status_name(int(status, c_int32_t)))
+  end function zoo_status_name
+
+  !> The message of the most recent failed zoo call on this thread.
+  function zoo_last_error() result(text)
+    character(len=:), allocatable :: text
+    text = from_c(c_zoo_last_error())
+  end function zoo_last_error
+
+  !> Test hook: the next zoo call on this thread fails with ZOO_PANIC.
+  subroutine zoo_debug_panic_next_call()
+    call c_zoo_debug_panic_next_call()
+  end subroutine zoo_debug_panic_next_call
+
+  !> Hands `status` to `stat`, or stops with zoo's message when `stat` is
+  !> absent and the call failed.
+  subroutine finish(status, stat, routine)
+    integer(c_int32_t), intent(in) :: status
+    integer, intent(out), optional :: stat
+    character(len=*), intent(in) :: routine
+    if (present(stat)) then
+       stat = int(status)
+    else if (status /= ZOO_OK) then
+       write (error_unit, '(5a)') 'zoo: ', routine, ' failed (', &
+            zoo_status_name(int(status)), '): ' // zoo_last_error()
+       error stop 1
+    end if
+  end subroutine finish
+
+  !> Creates an MLP with layer widths `sizes` (inputs first), `activation`
+  !> after hidden layers, linear output, weights drawn from `seed`.
+  subroutine zoo_model_new_mlp(model, sizes, activation, seed, stat)
+    type(zoo_model), intent(inout) :: model
+    integer, intent(in) :: sizes(:)
+    character(len=*), intent(in) :: activation
+    integer(c_int64_t), intent(in) :: seed
+    integer, intent(out), optional :: stat
+    integer(c_size_t) :: c_sizes(size(sizes))
+    c_sizes = int(sizes, c_size_t)
+    call finish(c_zoo_model_new_mlp(c_sizes, int(size(sizes), c_size_t), to_c(activation), seed, &
+         model%ptr), stat, 'zoo_model_new_mlp')
+  end subroutine zoo_model_new_mlp
+
+  !> Destroys a model; does nothing when it is not created or already freed.
+  subroutine zoo_model_free(model)
+    type(zoo_model), intent(inout) :: model
+    call c_zoo_model_free(model%ptr)
+    model%ptr = c_null_ptr
+  end subroutine zoo_model_free
+
+  !> Number of parameters, masked ones included.
+  function zoo_model_num_params(model, stat) result(n)
+    type(zoo_model), intent(in) :: model
+    integer, intent(out), optional :: stat
+    integer :: n
+    integer(c_size_t) :: c_n
+    c_n = 0
+    call finish(c_zoo_model_num_params(model%ptr, c_n), stat, 'zoo_model_num_params')
+    n = int(c_n)
+  end function zoo_model_num_params
+
+  !> Number of active (unmasked) parameters.
+  function zoo_model_num_active(model, stat) result(n)
+    type(zoo_model), intent(in) :: model
+    integer, intent(out), optional :: stat
+    integer :: n
+    integer(c_size_t) :: c_n
+    c_n = 0
+    call finish(c_zoo_model_num_active(model%ptr, c_n), stat, 'zoo_model_num_active')
+    n = int(c_n)
+  end function zoo_model_num_active
+
+  !> Copies the parameters into `params` (size = number of parameters).
+  subroutine zoo_model_get_params(model, params, stat)
+    type(zoo_model), intent(in) :: model
+    real(c_double), intent(inout), contiguous :: params(:)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_model_get_params(model%ptr, params, int(size(params), c_size_t)), stat, &
+         'zoo_model_get_params')
+  end subroutine zoo_model_get_params
+
+  !> Replaces the parameters; on error the model is unchanged.
+  subroutine zoo_model_set_params(model, params, stat)
+    type(zoo_model), intent(inout) :: model
+    real(c_double), intent(in), contiguous :: params(:)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_model_set_params(model%ptr, params, int(size(params), c_size_t)), stat, &
+         'zoo_model_set_params')
+  end subroutine zoo_model_set_params
+
+  !> Runs the model on one input x(inputs) into y(outputs).
+  subroutine zoo_model_forward(model, x, y, stat)
+    type(zoo_model), intent(in) :: model
+    real(c_double), intent(in), contiguous :: x(:)
+    real(c_double), intent(inout), contiguous :: y(:)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_model_forward_batch(model%ptr, x, int(size(x), c_size_t), 1_c_size_t, y, &
+         int(size(y), c_size_t)), stat, 'zoo_model_forward')
+  end subroutine zoo_model_forward
+
+  !> Runs the model on the columns of x(inputs, n) into y(outputs, n).
+  subroutine zoo_model_forward_batch(model, x, y, stat)
+    type(zoo_model), intent(in) :: model
+    real(c_double), intent(in), contiguous :: x(:, :)
+    real(c_double), intent(inout), contiguous :: y(:, :)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_model_forward_batch(model%ptr, x, int(size(x), c_size_t), &
+         int(size(x, 2), c_size_t), y, int(size(y), c_size_t)), stat, 'zoo_model_forward_batch')
+  end subroutine zoo_model_forward_batch
+
+  !> Creates a trainer for a copy of `model` with "key=value ..." options.
+  !> The caller keeps ownership of `model`.
+  subroutine zoo_trainer_new(trainer, model, options, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    type(zoo_model), intent(in) :: model
+    character(len=*), intent(in) :: options
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_new(model%ptr, to_c(options), trainer%ptr), stat, 'zoo_trainer_new')
+  end subroutine zoo_trainer_new
+
+  !> Destroys a trainer; does nothing when it is not created or already freed.
+  subroutine zoo_trainer_free(trainer)
+    type(zoo_trainer), intent(inout) :: trainer
+    call c_zoo_trainer_free(trainer%ptr)
+    trainer%ptr = c_null_ptr
+  end subroutine zoo_trainer_free
+
+  !> Sets one option, e.g. call zoo_trainer_set(t, 'lr', '1e-4').
+  subroutine zoo_trainer_set(trainer, key, value, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    character(len=*), intent(in) :: key, value
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_set(trainer%ptr, to_c(key), to_c(value)), stat, 'zoo_trainer_set')
+  end subroutine zoo_trainer_set
+
+  !> Reads one option into `value` (blank-padded).
+  subroutine zoo_trainer_get(trainer, key, value, stat)
+    type(zoo_trainer), intent(in) :: trainer
+    character(len=*), intent(in) :: key
+    character(len=*), intent(out) :: value
+    integer, intent(out), optional :: stat
+    character(kind=c_char) :: buffer(len(value) + 1)
+    integer(c_int32_t) :: status
+    integer :: i
+    buffer = c_null_char
+    status = c_zoo_trainer_get(trainer%ptr, to_c(key), buffer, int(size(buffer), c_size_t))
+    value = ''
+    if (status == ZOO_OK) then
+       do i = 1, len(value)
+          if (buffer(i) == c_null_char) exit
+          value(i:i) = buffer(i)
+       end do
+    end if
+    call finish(status, stat, 'zoo_trainer_get')
+  end subroutine zoo_trainer_get
+
+  !> Number of parameters of the trained model.
+  function zoo_trainer_num_params(trainer, stat) result(n)
+    type(zoo_trainer), intent(in) :: trainer
+    integer, intent(out), optional :: stat
+    integer :: n
+    integer(c_size_t) :: c_n
+    c_n = 0
+    call finish(c_zoo_trainer_num_params(trainer%ptr, c_n), stat, 'zoo_trainer_num_params')
+    n = int(c_n)
+  end function zoo_trainer_num_params
+
+  !> Copies the current weights into `params`.
+  subroutine zoo_trainer_get_params(trainer, params, stat)
+    type(zoo_trainer), intent(in) :: trainer
+    real(c_double), intent(inout), contiguous :: params(:)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_get_params(trainer%ptr, params, int(size(params), c_size_t)), stat, &
+         'zoo_trainer_get_params')
+  end subroutine zoo_trainer_get_params
+
+  !> Replaces the current weights; on error nothing changes.
+  subroutine zoo_trainer_set_params(trainer, params, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    real(c_double), intent(in), contiguous :: params(:)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_set_params(trainer%ptr, params, int(size(params), c_size_t)), stat, &
+         'zoo_trainer_set_params')
+  end subroutine zoo_trainer_set_params
+
+  !> A new model holding a copy of the current weights (free it).
+  subroutine zoo_trainer_copy_model(trainer, model, stat)
+    type(zoo_trainer), intent(in) :: trainer
+    type(zoo_model), intent(inout) :: model
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_copy_model(trainer%ptr, model%ptr), stat, 'zoo_trainer_copy_model')
+  end subroutine zoo_trainer_copy_model
+
+  !> Completed iterations.
+  function zoo_trainer_iteration(trainer, stat) result(k)
+    type(zoo_trainer), intent(in) :: trainer
+    integer, intent(out), optional :: stat
+    integer(c_int64_t) :: k
+    k = 0
+    call finish(c_zoo_trainer_iteration(trainer%ptr, k), stat, 'zoo_trainer_iteration')
+  end function zoo_trainer_iteration
+
+  !> Candidates per iteration.
+  function zoo_trainer_num_candidates(trainer, stat) result(n)
+    type(zoo_trainer), intent(in) :: trainer
+    integer, intent(out), optional :: stat
+    integer :: n
+    integer(c_size_t) :: c_n
+    c_n = 0
+    call finish(c_zoo_trainer_num_candidates(trainer%ptr, c_n), stat, 'zoo_trainer_num_candidates')
+    n = int(c_n)
+  end function zoo_trainer_num_candidates
+
+  !> A metric of the last completed iteration ("loss", "grad_norm", ...).
+  function zoo_trainer_metric(trainer, name, stat) result(value)
+    type(zoo_trainer), intent(in) :: trainer
+    character(len=*), intent(in) :: name
+    integer, intent(out), optional :: stat
+    real(c_double) :: value
+    value = 0
+    call finish(c_zoo_trainer_metric(trainer%ptr, to_c(name), value), stat, 'zoo_trainer_metric')
+  end function zoo_trainer_metric
+
+  !> Runs one iteration: `callback` is called once per candidate. Pass
+  !> flags = ZOO_THREADSAFE when the callback may run on several threads.
+  !> `loss` receives the loss at the weights before the update.
+  subroutine zoo_step(trainer, callback, userdata, flags, loss, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    procedure(zoo_loss_callback) :: callback
+    type(c_ptr), intent(in), optional :: userdata
+    integer, intent(in), optional :: flags
+    real(c_double), intent(out), optional :: loss
+    integer, intent(out), optional :: stat
+    type(c_ptr) :: data
+    integer(c_int32_t) :: c_flags
+    real(c_double) :: c_loss
+    data = c_null_ptr
+    if (present(userdata)) data = userdata
+    c_flags = 0
+    if (present(flags)) c_flags = int(flags, c_int32_t)
+    c_loss = 0
+    call finish(c_zoo_step(trainer%ptr, c_funloc(callback), data, c_flags, c_loss), stat, 'zoo_step')
+    if (present(loss)) loss = c_loss
+  end subroutine zoo_step
+
+  !> Evaluates `callback` once at the current weights; changes nothing.
+  subroutine zoo_evaluate(trainer, callback, loss, userdata, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    procedure(zoo_loss_callback) :: callback
+    real(c_double), intent(out) :: loss
+    type(c_ptr), intent(in), optional :: userdata
+    integer, intent(out), optional :: stat
+    type(c_ptr) :: data
+    data = c_null_ptr
+    if (present(userdata)) data = userdata
+    loss = 0
+    call finish(c_zoo_evaluate(trainer%ptr, c_funloc(callback), data, loss), stat, 'zoo_evaluate')
+  end subroutine zoo_evaluate
+
+  !> Inside a callback: runs the candidate's network on one input.
+  subroutine zoo_candidate_forward(candidate, x, y, stat)
+    type(c_ptr), intent(in) :: candidate
+    real(c_double), intent(in), contiguous :: x(:)
+    real(c_double), intent(inout), contiguous :: y(:)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_candidate_forward_batch(candidate, x, int(size(x), c_size_t), 1_c_size_t, y, &
+         int(size(y), c_size_t)), stat, 'zoo_candidate_forward')
+  end subroutine zoo_candidate_forward
+
+  !> Inside a callback: runs the candidate's network on the columns of x.
+  subroutine zoo_candidate_forward_batch(candidate, x, y, stat)
+    type(c_ptr), intent(in) :: candidate
+    real(c_double), intent(in), contiguous :: x(:, :)
+    real(c_double), intent(inout), contiguous :: y(:, :)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_candidate_forward_batch(candidate, x, int(size(x), c_size_t), &
+         int(size(x, 2), c_size_t), y, int(size(y), c_size_t)), stat, 'zoo_candidate_forward_batch')
+  end subroutine zoo_candidate_forward_batch
+
+  !> Inside a callback: the candidate's 0-based position in its iteration.
+  function zoo_candidate_index(candidate, stat) result(index)
+    type(c_ptr), intent(in) :: candidate
+    integer, intent(out), optional :: stat
+    integer :: index
+    integer(c_size_t) :: c_index
+    c_index = 0
+    call finish(c_zoo_candidate_index(candidate, c_index), stat, 'zoo_candidate_index')
+    index = int(c_index)
+  end function zoo_candidate_index
+
+  !> Inside a callback: copies the candidate's parameters into `params`.
+  subroutine zoo_candidate_get_params(candidate, params, stat)
+    type(c_ptr), intent(in) :: candidate
+    real(c_double), intent(inout), contiguous :: params(:)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_candidate_get_params(candidate, params, int(size(params), c_size_t)), stat, &
+         'zoo_candidate_get_params')
+  end subroutine zoo_candidate_get_params
+
+  !> Asks for the next candidate id; `got` is .false. when every candidate
+  !> of the open iteration has been handed out (tell losses first).
+  subroutine zoo_ask(trainer, id, got, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer(c_int64_t), intent(out) :: id
+    logical, intent(out) :: got
+    integer, intent(out), optional :: stat
+    integer(c_int32_t) :: status
+    id = -1
+    status = c_zoo_ask(trainer%ptr, id)
+    got = status == ZOO_OK
+    if (status == ZOO_NO_CANDIDATE) status = ZOO_OK
+    call finish(status, stat, 'zoo_ask')
+  end subroutine zoo_ask
+
+  !> Asks for up to size(ids) candidates; `count` of them are in ids(1:count).
+  subroutine zoo_ask_batch(trainer, ids, count, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer(c_int64_t), intent(inout), contiguous :: ids(:)
+    integer, intent(out) :: count
+    integer, intent(out), optional :: stat
+    integer(c_size_t) :: c_count
+    c_count = 0
+    call finish(c_zoo_ask_batch(trainer%ptr, ids, int(size(ids), c_size_t), c_count), stat, 'zoo_ask_batch')
+    count = int(c_count)
+  end subroutine zoo_ask_batch
+
+  !> Runs candidate `id`'s network on one input.
+  subroutine zoo_forward(trainer, id, x, y, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer(c_int64_t), intent(in) :: id
+    real(c_double), intent(in), contiguous :: x(:)
+    real(c_double), intent(inout), contiguous :: y(:)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_forward_batch(trainer%ptr, id, x, int(size(x), c_size_t), 1_c_size_t, y, &
+         int(size(y), c_size_t)), stat, 'zoo_forward')
+  end subroutine zoo_forward
+
+  !> Runs candidate `id`'s network on the columns of x(inputs, n).
+  subroutine zoo_forward_batch(trainer, id, x, y, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer(c_int64_t), intent(in) :: id
+    real(c_double), intent(in), contiguous :: x(:, :)
+    real(c_double), intent(inout), contiguous :: y(:, :)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_forward_batch(trainer%ptr, id, x, int(size(x), c_size_t), int(size(x, 2), c_size_t), &
+         y, int(size(y), c_size_t)), stat, 'zoo_forward_batch')
+  end subroutine zoo_forward_batch
+
+  !> Copies candidate `id`'s parameters into `params`.
+  subroutine zoo_candidate_params(trainer, id, params, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer(c_int64_t), intent(in) :: id
+    real(c_double), intent(inout), contiguous :: params(:)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_candidate_params(trainer%ptr, id, params, int(size(params), c_size_t)), stat, &
+         'zoo_candidate_params')
+  end subroutine zoo_candidate_params
+
+  !> Tells the loss of candidate `id`; `updated` is .true. when this loss
+  !> completed the iteration and the update was applied.
+  subroutine zoo_tell(trainer, id, loss, updated, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer(c_int64_t), intent(in) :: id
+    real(c_double), intent(in) :: loss
+    logical, intent(out), optional :: updated
+    integer, intent(out), optional :: stat
+    integer(c_int32_t) :: c_updated
+    c_updated = 0
+    call finish(c_zoo_tell(trainer%ptr, id, loss, c_updated), stat, 'zoo_tell')
+    if (present(updated)) updated = c_updated /= 0
+  end subroutine zoo_tell
+
+  !> Discards the open ask/tell iteration; nothing else changes.
+  subroutine zoo_abort_iteration(trainer, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_abort_iteration(trainer%ptr), stat, 'zoo_abort_iteration')
+  end subroutine zoo_abort_iteration
+
+end module zoo
