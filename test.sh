@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test of zoo. Usage: bash test.sh
+# Runs every test of zoo: Rust (format, clippy, unit, end-to-end, doc,
+# header freshness, benchmarks compiled and run once), then the CMake build
+# with its C and Fortran tests (misuse, quickstarts, AddressSanitizer +
+# UBSan, valgrind memcheck, installed package via find_package, pkg-config
+# and add_subdirectory). Usage: bash test.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -7,6 +11,9 @@ cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
 cargo test --doc
-# Benchmarks compile and run once each (no timing), so they cannot rot.
 cargo bench --bench candidate -- --test >/dev/null
 cargo bench --bench step -- --test >/dev/null
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j "$(nproc)"
+ctest --test-dir build --output-on-failure -j "$(nproc)"

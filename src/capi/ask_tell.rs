@@ -29,7 +29,12 @@ pub unsafe extern "C" fn zoo_ask(trainer: *mut zoo_trainer, id: *mut u64) -> zoo
 /// told may hold one materialized parameter vector while it is forwarded.
 /// Errors: ZOO_NULL_POINTER.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_ask_batch(trainer: *mut zoo_trainer, ids: *mut u64, max: usize, count: *mut usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_ask_batch(
+    trainer: *mut zoo_trainer,
+    ids: *mut u64,
+    max: usize,
+    count: *mut usize,
+) -> zoo_status {
     guard(|| {
         let count = out_ptr(count, "count")?;
         let ids = array_mut(ids, max, "ids")?;
@@ -82,7 +87,12 @@ pub unsafe extern "C" fn zoo_forward_batch(
 /// of parameters), for hosts that run the network themselves (e.g. in a
 /// GPU kernel). Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_candidate_params(trainer: *mut zoo_trainer, id: u64, params: *mut f64, n: usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_candidate_params(
+    trainer: *mut zoo_trainer,
+    id: u64,
+    params: *mut f64,
+    n: usize,
+) -> zoo_status {
     guard(|| {
         let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
         trainer.candidate_params(CandidateId::from_raw(id), array_mut(params, n, "params")?)?;
@@ -101,7 +111,12 @@ pub unsafe extern "C" fn zoo_candidate_params(trainer: *mut zoo_trainer, id: u64
 /// asked, already told; nothing changes), ZOO_NONFINITE_LOSS,
 /// ZOO_ITERATION_FAILED.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_tell(trainer: *mut zoo_trainer, id: u64, loss: f64, updated: *mut i32) -> zoo_status {
+pub unsafe extern "C" fn zoo_tell(
+    trainer: *mut zoo_trainer,
+    id: u64,
+    loss: f64,
+    updated: *mut i32,
+) -> zoo_status {
     guard(|| {
         let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
         let done = trainer.tell(CandidateId::from_raw(id), loss)?.is_some();

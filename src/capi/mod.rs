@@ -107,7 +107,9 @@ fn install_quiet_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if DEPTH.with(Cell::get) > 0 {
-                let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line()));
+                let location = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()));
                 PANIC_LOCATION.with(|p| *p.borrow_mut() = location.unwrap_or_default());
             } else {
                 previous(info);
@@ -157,12 +159,19 @@ pub(crate) unsafe fn handle<'a, T>(ptr: *const T, what: &'static str) -> Result<
 }
 
 /// Mutably borrows a handle, or names the NULL argument.
-pub(crate) unsafe fn handle_mut<'a, T>(ptr: *mut T, what: &'static str) -> Result<&'a mut T, ZooError> {
+pub(crate) unsafe fn handle_mut<'a, T>(
+    ptr: *mut T,
+    what: &'static str,
+) -> Result<&'a mut T, ZooError> {
     ptr.as_mut().ok_or(ZooError::NullPointer(what))
 }
 
 /// An array from a pointer and its length.
-pub(crate) unsafe fn array<'a, T>(ptr: *const T, len: usize, what: &'static str) -> Result<&'a [T], ZooError> {
+pub(crate) unsafe fn array<'a, T>(
+    ptr: *const T,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a [T], ZooError> {
     if ptr.is_null() {
         return Err(ZooError::NullPointer(what));
     }
@@ -170,7 +179,11 @@ pub(crate) unsafe fn array<'a, T>(ptr: *const T, len: usize, what: &'static str)
 }
 
 /// A mutable array from a pointer and its length.
-pub(crate) unsafe fn array_mut<'a, T>(ptr: *mut T, len: usize, what: &'static str) -> Result<&'a mut [T], ZooError> {
+pub(crate) unsafe fn array_mut<'a, T>(
+    ptr: *mut T,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a mut [T], ZooError> {
     if ptr.is_null() {
         return Err(ZooError::NullPointer(what));
     }
@@ -178,11 +191,16 @@ pub(crate) unsafe fn array_mut<'a, T>(ptr: *mut T, len: usize, what: &'static st
 }
 
 /// A NUL-terminated UTF-8 string.
-pub(crate) unsafe fn string<'a>(ptr: *const c_char, what: &'static str) -> Result<&'a str, ZooError> {
+pub(crate) unsafe fn string<'a>(
+    ptr: *const c_char,
+    what: &'static str,
+) -> Result<&'a str, ZooError> {
     if ptr.is_null() {
         return Err(ZooError::NullPointer(what));
     }
-    CStr::from_ptr(ptr).to_str().map_err(|_| ZooError::InvalidString(what))
+    CStr::from_ptr(ptr)
+        .to_str()
+        .map_err(|_| ZooError::InvalidString(what))
 }
 
 /// Checks an out-pointer before any work, so it can be written on success.

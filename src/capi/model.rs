@@ -62,7 +62,10 @@ pub unsafe extern "C" fn zoo_model_free(model: *mut zoo_model) {
 /// Writes the number of parameters (weights and biases, masked ones
 /// included) to `*out`. Errors: ZOO_NULL_POINTER. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_model_num_params(model: *const zoo_model, out: *mut usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_model_num_params(
+    model: *const zoo_model,
+    out: *mut usize,
+) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
         *out = handle(model, "model")?.model.num_params();
@@ -73,7 +76,10 @@ pub unsafe extern "C" fn zoo_model_num_params(model: *const zoo_model, out: *mut
 /// Writes the number of active (unmasked) parameters to `*out`.
 /// Errors: ZOO_NULL_POINTER. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_model_num_active(model: *const zoo_model, out: *mut usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_model_num_active(
+    model: *const zoo_model,
+    out: *mut usize,
+) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
         *out = handle(model, "model")?.model.num_active();
@@ -86,7 +92,11 @@ pub unsafe extern "C" fn zoo_model_num_active(model: *const zoo_model, out: *mut
 /// row-major), then the biases.
 /// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_model_get_params(model: *const zoo_model, params: *mut f64, n: usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_model_get_params(
+    model: *const zoo_model,
+    params: *mut f64,
+    n: usize,
+) -> zoo_status {
     guard(|| {
         let model = &handle(model, "model")?.model;
         let params = array_mut(params, n, "params")?;
@@ -102,7 +112,11 @@ pub unsafe extern "C" fn zoo_model_get_params(model: *const zoo_model, params: *
 /// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT.
 /// Not thread-safe on the same model.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_model_set_params(model: *mut zoo_model, params: *const f64, n: usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_model_set_params(
+    model: *mut zoo_model,
+    params: *const f64,
+    n: usize,
+) -> zoo_status {
     guard(|| {
         let model = &mut handle_mut(model, "model")?.model;
         model.set_params(array(params, n, "params")?)?;

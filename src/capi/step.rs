@@ -20,8 +20,13 @@ pub const ZOO_THREADSAFE: u32 = 1;
 /// `candidate` and write the loss to `*loss`. Return 0 on success; any
 /// other value aborts the iteration (weights untouched) and zoo_step
 /// returns ZOO_CALLBACK_FAILED with that value in the message.
-pub type zoo_loss_fn =
-    Option<unsafe extern "C" fn(userdata: *mut c_void, candidate: *mut zoo_candidate, loss: *mut f64) -> i32>;
+pub type zoo_loss_fn = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        candidate: *mut zoo_candidate,
+        loss: *mut f64,
+    ) -> i32,
+>;
 
 /// The host's callback and userdata, shareable across zoo's threads when
 /// the host passed ZOO_THREADSAFE.
@@ -43,7 +48,10 @@ impl HostLoss {
         if code == 0 {
             Ok(loss)
         } else {
-            Err(LossError::new(code, format!("the loss callback returned {code}")))
+            Err(LossError::new(
+                code,
+                format!("the loss callback returned {code}"),
+            ))
         }
     }
 }
@@ -115,7 +123,9 @@ pub unsafe extern "C" fn zoo_evaluate(
     })
 }
 
-unsafe fn candidate_mut<'a>(candidate: *mut zoo_candidate) -> Result<&'a mut Candidate<'a>, ZooError> {
+unsafe fn candidate_mut<'a>(
+    candidate: *mut zoo_candidate,
+) -> Result<&'a mut Candidate<'a>, ZooError> {
     handle_mut(candidate.cast::<Candidate>(), "candidate")
 }
 
@@ -155,7 +165,10 @@ pub unsafe extern "C" fn zoo_candidate_forward_batch(
 /// Inside a loss callback: writes the candidate's position in its
 /// iteration (0-based) to `*out`. Errors: ZOO_NULL_POINTER.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_candidate_index(candidate: *const zoo_candidate, out: *mut usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_candidate_index(
+    candidate: *const zoo_candidate,
+    out: *mut usize,
+) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
         *out = handle(candidate.cast::<Candidate>(), "candidate")?.index();
@@ -167,7 +180,11 @@ pub unsafe extern "C" fn zoo_candidate_index(candidate: *const zoo_candidate, ou
 /// parameters), for hosts that run the network themselves.
 /// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_candidate_get_params(candidate: *const zoo_candidate, params: *mut f64, n: usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_candidate_get_params(
+    candidate: *const zoo_candidate,
+    params: *mut f64,
+    n: usize,
+) -> zoo_status {
     guard(|| {
         let theta = handle(candidate.cast::<Candidate>(), "candidate")?.params();
         let params = array_mut(params, n, "params")?;

@@ -1,6 +1,8 @@
 //! C functions on trainers: create, free, options, weights, metrics.
 
-use super::{array, array_mut, guard, handle, handle_mut, ok, out_ptr, string, zoo_model, zoo_status};
+use super::{
+    array, array_mut, guard, handle, handle_mut, ok, out_ptr, string, zoo_model, zoo_status,
+};
 use crate::error::ZooError;
 use crate::trainer::Trainer;
 use std::ffi::c_char;
@@ -34,7 +36,11 @@ pub unsafe extern "C" fn zoo_trainer_new(
     guard(|| {
         let out = out_ptr(out, "out")?;
         let model = handle(model, "model")?.model.clone();
-        let options = if options.is_null() { "" } else { string(options, "options")? };
+        let options = if options.is_null() {
+            ""
+        } else {
+            string(options, "options")?
+        };
         let trainer = Trainer::new(model, options)?;
         *out = Box::into_raw(Box::new(zoo_trainer { trainer }));
         ok()
@@ -59,7 +65,11 @@ pub unsafe extern "C" fn zoo_trainer_free(trainer: *mut zoo_trainer) {
 /// Errors: ZOO_NULL_POINTER, ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
 /// ZOO_BAD_STATE (an ask/tell iteration is open), ZOO_INVALID_STRING.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_trainer_set(trainer: *mut zoo_trainer, key: *const c_char, value: *const c_char) -> zoo_status {
+pub unsafe extern "C" fn zoo_trainer_set(
+    trainer: *mut zoo_trainer,
+    key: *const c_char,
+    value: *const c_char,
+) -> zoo_status {
     guard(|| {
         let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
         let value = string(value, "value")?;
@@ -103,7 +113,10 @@ pub unsafe extern "C" fn zoo_trainer_get(
 /// Writes the number of parameters of the trained model to `*out`.
 /// Errors: ZOO_NULL_POINTER.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_trainer_num_params(trainer: *const zoo_trainer, out: *mut usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_trainer_num_params(
+    trainer: *const zoo_trainer,
+    out: *mut usize,
+) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
         *out = handle(trainer, "trainer")?.trainer.model().num_params();
@@ -115,7 +128,11 @@ pub unsafe extern "C" fn zoo_trainer_num_params(trainer: *const zoo_trainer, out
 /// parameters; layout as in `zoo_model_get_params`).
 /// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_trainer_get_params(trainer: *const zoo_trainer, params: *mut f64, n: usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_trainer_get_params(
+    trainer: *const zoo_trainer,
+    params: *mut f64,
+    n: usize,
+) -> zoo_status {
     guard(|| {
         let theta = handle(trainer, "trainer")?.trainer.params();
         let params = array_mut(params, n, "params")?;
@@ -131,7 +148,11 @@ pub unsafe extern "C" fn zoo_trainer_get_params(trainer: *const zoo_trainer, par
 /// value, non-zero masked coordinate), ZOO_BAD_STATE (an ask/tell
 /// iteration is open).
 #[no_mangle]
-pub unsafe extern "C" fn zoo_trainer_set_params(trainer: *mut zoo_trainer, params: *const f64, n: usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_trainer_set_params(
+    trainer: *mut zoo_trainer,
+    params: *const f64,
+    n: usize,
+) -> zoo_status {
     guard(|| {
         let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
         trainer.set_params(array(params, n, "params")?)?;
@@ -144,7 +165,10 @@ pub unsafe extern "C" fn zoo_trainer_set_params(trainer: *mut zoo_trainer, param
 /// trainer. On success `*out` owns it: free it with `zoo_model_free`.
 /// Errors: ZOO_NULL_POINTER.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_trainer_copy_model(trainer: *const zoo_trainer, out: *mut *mut zoo_model) -> zoo_status {
+pub unsafe extern "C" fn zoo_trainer_copy_model(
+    trainer: *const zoo_trainer,
+    out: *mut *mut zoo_model,
+) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
         let model = handle(trainer, "trainer")?.trainer.model().clone();
@@ -156,7 +180,10 @@ pub unsafe extern "C" fn zoo_trainer_copy_model(trainer: *const zoo_trainer, out
 /// Writes the number of completed iterations (updates applied) to `*out`.
 /// Errors: ZOO_NULL_POINTER.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_trainer_iteration(trainer: *const zoo_trainer, out: *mut u64) -> zoo_status {
+pub unsafe extern "C" fn zoo_trainer_iteration(
+    trainer: *const zoo_trainer,
+    out: *mut u64,
+) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
         *out = handle(trainer, "trainer")?.trainer.iteration();
@@ -167,10 +194,15 @@ pub unsafe extern "C" fn zoo_trainer_iteration(trainer: *const zoo_trainer, out:
 /// Writes the number of candidates per iteration (of the open iteration,
 /// if any) to `*out`. Errors: ZOO_NULL_POINTER.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_trainer_num_candidates(trainer: *const zoo_trainer, out: *mut usize) -> zoo_status {
+pub unsafe extern "C" fn zoo_trainer_num_candidates(
+    trainer: *const zoo_trainer,
+    out: *mut usize,
+) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        *out = handle(trainer, "trainer")?.trainer.candidates_per_iteration();
+        *out = handle(trainer, "trainer")?
+            .trainer
+            .candidates_per_iteration();
         ok()
     })
 }
@@ -182,14 +214,18 @@ pub unsafe extern "C" fn zoo_trainer_num_candidates(trainer: *const zoo_trainer,
 /// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (unknown name),
 /// ZOO_BAD_STATE (no iteration completed yet), ZOO_INVALID_STRING.
 #[no_mangle]
-pub unsafe extern "C" fn zoo_trainer_metric(trainer: *const zoo_trainer, name: *const c_char, value: *mut f64) -> zoo_status {
+pub unsafe extern "C" fn zoo_trainer_metric(
+    trainer: *const zoo_trainer,
+    name: *const c_char,
+    value: *mut f64,
+) -> zoo_status {
     guard(|| {
         let value = out_ptr(value, "value")?;
         let trainer = &handle(trainer, "trainer")?.trainer;
         let name = string(name, "name")?;
-        let m = trainer
-            .last_metrics()
-            .ok_or_else(|| ZooError::BadState("no iteration has completed yet, so there are no metrics".into()))?;
+        let m = trainer.last_metrics().ok_or_else(|| {
+            ZooError::BadState("no iteration has completed yet, so there are no metrics".into())
+        })?;
         *value = match name {
             "iteration" => m.iteration as f64,
             "loss" => m.loss(),

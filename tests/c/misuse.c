@@ -1,0 +1,360 @@
+/*
+ * Misuse of every C function: NULL handles and pointers, wrong sizes,
+ * calls out of order, unknown options and bad values, failing callbacks
+ * and a forced internal panic. Each must return its documented status,
+ * leave a message naming the problem, and change nothing (weights are
+ * compared before and after). Ends with "N passed, N failed".
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zoo.h"
+
+static int passed = 0, failed = 0;
+
+#define EXPECT(cond)                                                       \
+    do {                                                                   \
+        if (cond) {                                                        \
+            passed++;                                                      \
+        } else {                                                           \
+            failed++;                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                  \
+    } while (0)
+
+/* `got` is `want` and the last error message contains `needle`. */
+#define EXPECT_STATUS(got, want, needle) expect_status((got), (want), (needle), __LINE__, #got)
+
+static void expect_status(zoo_status got, zoo_status want, const char *needle, int line, const char *call) {
+    const char *message = zoo_last_error();
+    if (got == want && (needle == NULL || strstr(message, needle) != NULL)) {
+        passed++;
+        return;
+    }
+    failed++;
+    fprintf(stderr, "FAIL line %d: %s returned %s (wanted %s), last error \"%s\" (wanted to contain \"%s\")\n", line,
+            call, zoo_status_name(got), zoo_status_name(want), message, needle ? needle : "");
+}
+
+#define NPARAMS 17 /* 2-4-1 network: 2*4 + 4 + 4 + 1 */
+
+static zoo_model *new_model(void) {
+    const size_t sizes[] = {2, 4, 1};
+    zoo_model *model = NULL;
+    if (zoo_model_new_mlp(sizes, 3, "tanh", 1, &model) != ZOO_OK) abort();
+    return model;
+}
+
+static zoo_trainer *new_trainer(const char *options) {
+    zoo_model *model = new_model();
+    zoo_trainer *trainer = NULL;
+    if (zoo_trainer_new(model, options, &trainer) != ZOO_OK) abort();
+    zoo_model_free(model);
+    return trainer;
+}
+
+/* Snapshot of a trainer's weights and iteration counter. */
+typedef struct {
+    double params[NPARAMS];
+    uint64_t iteration;
+} snapshot;
+
+static snapshot take(const zoo_trainer *t) {
+    snapshot s;
+    if (zoo_trainer_get_params(t, s.params, NPARAMS) != ZOO_OK) abort();
+    if (zoo_trainer_iteration(t, &s.iteration) != ZOO_OK) abort();
+    return s;
+}
+
+static int same(snapshot a, snapshot b) {
+    return a.iteration == b.iteration && memcmp(a.params, b.params, sizeof a.params) == 0;
+}
+
+/* A well-behaved loss: squared output at one input. */
+static int32_t good_loss(void *userdata, zoo_candidate *candidate, double *loss) {
+    (void)userdata;
+    const double x[2] = {0.3, -0.7};
+    double y[1];
+    if (zoo_candidate_forward(candidate, x, 2, y, 1) != ZOO_OK) return 1;
+    *loss = (y[0] - 1.0) * (y[0] - 1.0);
+    return 0;
+}
+
+/* Fails with code 7 on candidate 2. */
+static int32_t failing_loss(void *userdata, zoo_candidate *candidate, double *loss) {
+    size_t index = 0;
+    if (zoo_candidate_index(candidate, &index) != ZOO_OK) return 1;
+    if (index == 2) return 7;
+    return good_loss(userdata, candidate, loss);
+}
+
+static int32_t nan_loss(void *userdata, zoo_candidate *candidate, double *loss) {
+    (void)userdata;
+    (void)candidate;
+    *loss = NAN;
+    return 0;
+}
+
+/* Misuses the candidate API from inside a callback and records the results. */
+typedef struct {
+    zoo_status null_candidate, short_x, short_y, short_params, null_out;
+    size_t seen;
+} inside_results;
+
+static int32_t misuse_inside(void *userdata, zoo_candidate *candidate, double *loss) {
+    inside_results *r = userdata;
+    const double x[2] = {0.1, 0.2};
+    double y[1], params[NPARAMS];
+    r->null_candidate = zoo_candidate_forward(NULL, x, 2, y, 1);
+    r->short_x = zoo_candidate_forward(candidate, x, 1, y, 1);
+    r->short_y = zoo_candidate_forward_batch(candidate, x, 2, 1, y, 0);
+    r->short_params = zoo_candidate_get_params(candidate, params, NPARAMS - 1);
+    r->null_out = zoo_candidate_index(candidate, NULL);
+    r->seen++;
+    return good_loss(NULL, candidate, loss);
+}
+
+static void test_library_functions(void) {
+    EXPECT(strncmp(zoo_version(), "0.", 2) == 0);
+    for (uint32_t code = 0; code <= 13; code++) EXPECT(strncmp(zoo_status_name(code), "ZOO_", 4) == 0);
+    EXPECT(strcmp(zoo_status_name(ZOO_BAD_SIZE), "ZOO_BAD_SIZE") == 0);
+    EXPECT(strcmp(zoo_status_name(ZOO_NO_CANDIDATE), "ZOO_NO_CANDIDATE") == 0);
+    EXPECT(strcmp(zoo_status_name(999), "ZOO_UNKNOWN_STATUS") == 0);
+}
+
+static void test_model(void) {
+    const size_t sizes[] = {2, 4, 1}, bad_sizes[] = {2, 0, 1};
+    zoo_model *sentinel = (zoo_model *)&passed, *out = sentinel;
+    EXPECT_STATUS(zoo_model_new_mlp(sizes, 3, "tanh", 1, NULL), ZOO_NULL_POINTER, "out");
+    EXPECT_STATUS(zoo_model_new_mlp(NULL, 3, "tanh", 1, &out), ZOO_NULL_POINTER, "sizes");
+    EXPECT_STATUS(zoo_model_new_mlp(sizes, 3, NULL, 1, &out), ZOO_NULL_POINTER, "activation");
+    EXPECT_STATUS(zoo_model_new_mlp(sizes, 1, "tanh", 1, &out), ZOO_INVALID_ARGUMENT, "at least 2");
+    EXPECT_STATUS(zoo_model_new_mlp(bad_sizes, 3, "tanh", 1, &out), ZOO_INVALID_ARGUMENT, "layer size 1 is 0");
+    EXPECT_STATUS(zoo_model_new_mlp(sizes, 3, "swish", 1, &out), ZOO_INVALID_OPTION, "swish");
+    EXPECT_STATUS(zoo_model_new_mlp(sizes, 3, "\xff", 1, &out), ZOO_INVALID_STRING, "activation");
+    EXPECT(out == sentinel); /* out-pointers are written only on success */
+
+    zoo_model *model = new_model();
+    size_t n = 0;
+    EXPECT_STATUS(zoo_model_num_params(NULL, &n), ZOO_NULL_POINTER, "model");
+    EXPECT_STATUS(zoo_model_num_params(model, NULL), ZOO_NULL_POINTER, "out");
+    EXPECT_STATUS(zoo_model_num_active(NULL, &n), ZOO_NULL_POINTER, "model");
+    EXPECT(zoo_model_num_params(model, &n) == ZOO_OK && n == NPARAMS);
+    EXPECT(zoo_model_num_active(model, &n) == ZOO_OK && n == NPARAMS);
+
+    double before[NPARAMS], after[NPARAMS], changed[NPARAMS];
+    EXPECT(zoo_model_get_params(model, before, NPARAMS) == ZOO_OK);
+    EXPECT_STATUS(zoo_model_get_params(model, before, NPARAMS + 1), ZOO_BAD_SIZE, "expected length 17, got 18");
+    EXPECT_STATUS(zoo_model_get_params(model, NULL, NPARAMS), ZOO_NULL_POINTER, "params");
+    EXPECT_STATUS(zoo_model_get_params(NULL, before, NPARAMS), ZOO_NULL_POINTER, "model");
+    memcpy(changed, before, sizeof changed);
+    changed[3] = NAN;
+    EXPECT_STATUS(zoo_model_set_params(model, changed, NPARAMS), ZOO_INVALID_ARGUMENT, "parameter 3");
+    EXPECT_STATUS(zoo_model_set_params(model, changed, NPARAMS - 1), ZOO_BAD_SIZE, "expected length 17");
+    EXPECT_STATUS(zoo_model_set_params(NULL, changed, NPARAMS), ZOO_NULL_POINTER, "model");
+    EXPECT_STATUS(zoo_model_set_params(model, NULL, NPARAMS), ZOO_NULL_POINTER, "params");
+    EXPECT(zoo_model_get_params(model, after, NPARAMS) == ZOO_OK && memcmp(before, after, sizeof before) == 0);
+
+    const double x[4] = {0.1, 0.2, 0.3, 0.4};
+    double y[2] = {42.0, 42.0};
+    EXPECT_STATUS(zoo_model_forward(model, x, 3, y, 1), ZOO_BAD_SIZE, "inputs");
+    EXPECT_STATUS(zoo_model_forward(model, x, 2, y, 2), ZOO_BAD_SIZE, "outputs");
+    EXPECT_STATUS(zoo_model_forward(model, NULL, 2, y, 1), ZOO_NULL_POINTER, "x");
+    EXPECT_STATUS(zoo_model_forward(model, x, 2, NULL, 1), ZOO_NULL_POINTER, "y");
+    EXPECT_STATUS(zoo_model_forward_batch(model, x, 4, 3, y, 2), ZOO_BAD_SIZE, "expected length 6, got 4");
+    EXPECT_STATUS(zoo_model_forward_batch(NULL, x, 4, 2, y, 2), ZOO_NULL_POINTER, "model");
+    EXPECT(y[0] == 42.0 && y[1] == 42.0);
+    EXPECT(zoo_model_forward_batch(model, x, 4, 2, y, 2) == ZOO_OK && isfinite(y[0]) && isfinite(y[1]));
+    zoo_model_free(model);
+    zoo_model_free(NULL);
+}
+
+static void test_trainer_options(void) {
+    zoo_model *model = new_model();
+    zoo_trainer *sentinel = (zoo_trainer *)&passed, *out = sentinel;
+    EXPECT_STATUS(zoo_trainer_new(NULL, "", &out), ZOO_NULL_POINTER, "model");
+    EXPECT_STATUS(zoo_trainer_new(model, "", NULL), ZOO_NULL_POINTER, "out");
+    EXPECT_STATUS(zoo_trainer_new(model, "learning_rate=1", &out), ZOO_UNKNOWN_OPTION, "'learning_rate'");
+    EXPECT_STATUS(zoo_trainer_new(model, "q=0", &out), ZOO_INVALID_OPTION, "option 'q': bad value '0'");
+    EXPECT_STATUS(zoo_trainer_new(model, "estimator=sge", &out), ZOO_INVALID_OPTION, "rge-central");
+    EXPECT_STATUS(zoo_trainer_new(model, "lr", &out), ZOO_INVALID_OPTION, "expected key=value");
+    EXPECT(out == sentinel);
+    EXPECT(zoo_trainer_new(model, NULL, &out) == ZOO_OK && out != sentinel);
+    zoo_trainer_free(out);
+    zoo_model_free(model);
+
+    zoo_trainer *t = new_trainer("lr=0.01");
+    char value[32];
+    EXPECT(zoo_trainer_get(t, "lr", value, sizeof value) == ZOO_OK && strcmp(value, "0.01") == 0);
+    EXPECT_STATUS(zoo_trainer_set(t, "lr", "-1"), ZOO_INVALID_OPTION, "'-1'");
+    EXPECT_STATUS(zoo_trainer_set(t, "nope", "1"), ZOO_UNKNOWN_OPTION, "'nope'");
+    EXPECT_STATUS(zoo_trainer_set(t, NULL, "lr=0.5 q=0"), ZOO_INVALID_OPTION, "'q'");
+    EXPECT_STATUS(zoo_trainer_set(NULL, "lr", "1"), ZOO_NULL_POINTER, "trainer");
+    EXPECT_STATUS(zoo_trainer_set(t, "lr", NULL), ZOO_NULL_POINTER, "value");
+    EXPECT(zoo_trainer_get(t, "lr", value, sizeof value) == ZOO_OK && strcmp(value, "0.01") == 0);
+    EXPECT(zoo_trainer_set(t, NULL, "lr=0.5 q=4") == ZOO_OK);
+    EXPECT(zoo_trainer_get(t, "q", value, sizeof value) == ZOO_OK && strcmp(value, "4") == 0);
+    strcpy(value, "untouched");
+    EXPECT_STATUS(zoo_trainer_get(t, "estimator", value, 5), ZOO_BAD_SIZE, "expected length 12");
+    EXPECT(strcmp(value, "untouched") == 0);
+    EXPECT_STATUS(zoo_trainer_get(t, "estimator", NULL, 5), ZOO_NULL_POINTER, "value");
+    EXPECT_STATUS(zoo_trainer_get(t, "nope", value, sizeof value), ZOO_UNKNOWN_OPTION, "'nope'");
+    EXPECT_STATUS(zoo_trainer_get(t, NULL, value, sizeof value), ZOO_NULL_POINTER, "key");
+
+    double metric = -1.0;
+    EXPECT_STATUS(zoo_trainer_metric(t, "loss", &metric), ZOO_BAD_STATE, "no iteration has completed");
+    EXPECT(zoo_step(t, good_loss, NULL, 0, NULL) == ZOO_OK);
+    EXPECT_STATUS(zoo_trainer_metric(t, "losss", &metric), ZOO_INVALID_ARGUMENT, "'losss'");
+    EXPECT_STATUS(zoo_trainer_metric(t, "loss", NULL), ZOO_NULL_POINTER, "value");
+    EXPECT(metric == -1.0);
+    size_t candidates = 0;
+    EXPECT(zoo_trainer_num_candidates(t, &candidates) == ZOO_OK && candidates == 8);
+    EXPECT(zoo_trainer_metric(t, "evaluations", &metric) == ZOO_OK && metric == 8.0);
+    EXPECT(zoo_trainer_metric(t, "iteration", &metric) == ZOO_OK && metric == 0.0);
+
+    snapshot before = take(t);
+    double params[NPARAMS];
+    memcpy(params, before.params, sizeof params);
+    params[0] = INFINITY;
+    EXPECT_STATUS(zoo_trainer_set_params(t, params, NPARAMS), ZOO_INVALID_ARGUMENT, "parameter 0");
+    EXPECT_STATUS(zoo_trainer_set_params(t, params, 3), ZOO_BAD_SIZE, "expected length 17, got 3");
+    EXPECT_STATUS(zoo_trainer_get_params(t, params, 3), ZOO_BAD_SIZE, "expected length 17, got 3");
+    EXPECT(same(before, take(t)));
+
+    zoo_model *copy = NULL;
+    EXPECT_STATUS(zoo_trainer_copy_model(NULL, &copy), ZOO_NULL_POINTER, "trainer");
+    EXPECT(zoo_trainer_copy_model(t, &copy) == ZOO_OK);
+    double copied[NPARAMS];
+    EXPECT(zoo_model_get_params(copy, copied, NPARAMS) == ZOO_OK && memcmp(copied, before.params, sizeof copied) == 0);
+    zoo_model_free(copy);
+    zoo_trainer_free(t);
+    zoo_trainer_free(NULL);
+}
+
+static void test_step_failures(void) {
+    zoo_trainer *t = new_trainer("estimator=rge-forward q=4 optimizer=adam lr=0.05 threads=2");
+    EXPECT(zoo_step(t, good_loss, NULL, 0, NULL) == ZOO_OK);
+    snapshot before = take(t);
+    double loss = -1.0;
+    EXPECT_STATUS(zoo_step(NULL, good_loss, NULL, 0, &loss), ZOO_NULL_POINTER, "trainer");
+    EXPECT_STATUS(zoo_step(t, NULL, NULL, 0, &loss), ZOO_NULL_POINTER, "loss_fn");
+    EXPECT_STATUS(zoo_step(t, good_loss, NULL, 6, &loss), ZOO_INVALID_ARGUMENT, "unknown flag bits 0x6");
+    EXPECT_STATUS(zoo_step(t, failing_loss, NULL, 0, &loss), ZOO_CALLBACK_FAILED, "returned 7");
+    EXPECT_STATUS(zoo_step(t, failing_loss, NULL, ZOO_THREADSAFE, &loss), ZOO_CALLBACK_FAILED, "candidate 2");
+    EXPECT_STATUS(zoo_step(t, nan_loss, NULL, 0, &loss), ZOO_ITERATION_FAILED, "base point");
+    EXPECT_STATUS(zoo_evaluate(t, failing_loss, NULL, NULL), ZOO_NULL_POINTER, "loss");
+    EXPECT(loss == -1.0);
+    EXPECT(same(before, take(t)));
+
+    /* The trainer works after aborted iterations, exactly as an untouched one. */
+    zoo_trainer *fresh = new_trainer("estimator=rge-forward q=4 optimizer=adam lr=0.05 threads=2");
+    EXPECT(zoo_step(fresh, good_loss, NULL, 0, NULL) == ZOO_OK);
+    EXPECT(zoo_step(fresh, good_loss, NULL, 0, NULL) == ZOO_OK);
+    EXPECT(zoo_step(t, good_loss, NULL, ZOO_THREADSAFE, &loss) == ZOO_OK && isfinite(loss));
+    EXPECT(same(take(fresh), take(t)));
+    zoo_trainer_free(fresh);
+
+    EXPECT(zoo_trainer_set(t, "nonfinite", "error") == ZOO_OK);
+    before = take(t);
+    EXPECT_STATUS(zoo_step(t, nan_loss, NULL, 0, &loss), ZOO_NONFINITE_LOSS, "non-finite");
+    EXPECT(same(before, take(t)));
+
+    inside_results r = {0};
+    EXPECT(zoo_step(t, misuse_inside, &r, 0, NULL) == ZOO_OK);
+    EXPECT(r.seen == 5);
+    EXPECT(r.null_candidate == ZOO_NULL_POINTER);
+    EXPECT(r.short_x == ZOO_BAD_SIZE);
+    EXPECT(r.short_y == ZOO_BAD_SIZE);
+    EXPECT(r.short_params == ZOO_BAD_SIZE);
+    EXPECT(r.null_out == ZOO_NULL_POINTER);
+    zoo_trainer_free(t);
+}
+
+static void test_ask_tell_order(void) {
+    zoo_trainer *t = new_trainer("estimator=rge-forward q=2 lr=0.1");
+    snapshot before = take(t);
+    uint64_t id = 0, ids[8];
+    size_t count = 0;
+    int32_t updated = -1;
+    EXPECT_STATUS(zoo_tell(t, 1, 0.5, &updated), ZOO_BAD_CANDIDATE, "no iteration is open");
+    EXPECT_STATUS(zoo_ask(NULL, &id), ZOO_NULL_POINTER, "trainer");
+    EXPECT_STATUS(zoo_ask(t, NULL), ZOO_NULL_POINTER, "id");
+    EXPECT(zoo_ask(t, &id) == ZOO_OK);
+    EXPECT(zoo_ask_batch(t, ids, 8, &count) == ZOO_OK && count == 2);
+    uint64_t held = 12345;
+    EXPECT(zoo_ask(t, &held) == ZOO_NO_CANDIDATE && held == 12345);
+    EXPECT(zoo_ask_batch(t, ids + 2, 8, &count) == ZOO_OK && count == 0);
+    EXPECT_STATUS(zoo_ask_batch(t, NULL, 8, &count), ZOO_NULL_POINTER, "ids");
+
+    const double x[2] = {0.5, 0.5};
+    double y[1], params[NPARAMS];
+    EXPECT_STATUS(zoo_forward(t, id ^ 0xFFFF, x, 2, y, 1), ZOO_BAD_CANDIDATE, "unknown");
+    EXPECT_STATUS(zoo_forward(t, id, x, 1, y, 1), ZOO_BAD_SIZE, "inputs");
+    EXPECT_STATUS(zoo_forward_batch(t, id, x, 2, 1, NULL, 1), ZOO_NULL_POINTER, "y");
+    EXPECT_STATUS(zoo_candidate_params(t, id, params, NPARAMS + 2), ZOO_BAD_SIZE, "expected length 17");
+    EXPECT(zoo_forward(t, id, x, 2, y, 1) == ZOO_OK);
+    EXPECT_STATUS(zoo_trainer_set(t, "lr", "0.2"), ZOO_BAD_STATE, "outstanding");
+    EXPECT_STATUS(zoo_trainer_set_params(t, before.params, NPARAMS), ZOO_BAD_STATE, "outstanding");
+    EXPECT_STATUS(zoo_step(t, good_loss, NULL, 0, NULL), ZOO_BAD_STATE, "outstanding");
+
+    EXPECT(zoo_tell(t, id, 1.0, &updated) == ZOO_OK && updated == 0);
+    EXPECT_STATUS(zoo_tell(t, id, 2.0, &updated), ZOO_BAD_CANDIDATE, "already told");
+    EXPECT_STATUS(zoo_tell(NULL, ids[0], 2.0, &updated), ZOO_NULL_POINTER, "trainer");
+    EXPECT(same(before, take(t)));
+
+    /* Aborting makes every id of the iteration stale; nothing else changes. */
+    EXPECT(zoo_abort_iteration(t) == ZOO_OK);
+    EXPECT_STATUS(zoo_tell(t, ids[0], 1.0, NULL), ZOO_BAD_CANDIDATE, "no iteration is open");
+    EXPECT(same(before, take(t)));
+    uint64_t first = 0;
+    EXPECT(zoo_ask(t, &first) == ZOO_OK);
+    EXPECT_STATUS(zoo_tell(t, ids[0], 1.0, NULL), ZOO_BAD_CANDIDATE, "stale");
+
+    /* Complete the reopened iteration; its ids are then stale too. */
+    EXPECT(zoo_ask_batch(t, ids, 8, &count) == ZOO_OK && count == 2);
+    EXPECT(zoo_tell(t, ids[1], 0.9, &updated) == ZOO_OK && updated == 0);
+    EXPECT(zoo_tell(t, first, 1.0, &updated) == ZOO_OK && updated == 0);
+    EXPECT(zoo_tell(t, ids[0], 1.1, &updated) == ZOO_OK && updated == 1);
+    EXPECT_STATUS(zoo_tell(t, ids[0], 1.1, &updated), ZOO_BAD_CANDIDATE, "no iteration is open");
+    snapshot after = take(t);
+    EXPECT(after.iteration == 1 && memcmp(after.params, before.params, sizeof after.params) != 0);
+    EXPECT(zoo_ask(t, &id) == ZOO_OK);
+    EXPECT_STATUS(zoo_candidate_params(t, first, params, NPARAMS), ZOO_BAD_CANDIDATE, "stale");
+
+    /* A non-finite tell under nonfinite=error aborts the iteration. */
+    EXPECT(zoo_abort_iteration(t) == ZOO_OK);
+    EXPECT(zoo_trainer_set(t, "nonfinite", "error") == ZOO_OK);
+    EXPECT(zoo_ask(t, &id) == ZOO_OK);
+    EXPECT_STATUS(zoo_tell(t, id, INFINITY, NULL), ZOO_NONFINITE_LOSS, "non-finite");
+    EXPECT(same(after, take(t)));
+    EXPECT(zoo_abort_iteration(NULL) == ZOO_NULL_POINTER);
+    zoo_trainer_free(t);
+}
+
+static void test_forced_panic(void) {
+    zoo_trainer *t = new_trainer("");
+    snapshot before = take(t);
+    uint64_t k = 99;
+    zoo_debug_panic_next_call();
+    EXPECT_STATUS(zoo_trainer_iteration(t, &k), ZOO_PANIC, "panic");
+    EXPECT(k == 99);
+    EXPECT(zoo_trainer_iteration(t, &k) == ZOO_OK && k == 0);
+    zoo_debug_panic_next_call();
+    EXPECT_STATUS(zoo_step(t, good_loss, NULL, 0, NULL), ZOO_PANIC, "panic");
+    EXPECT(same(before, take(t)));
+    EXPECT(zoo_step(t, good_loss, NULL, 0, NULL) == ZOO_OK);
+    zoo_trainer_free(t);
+}
+
+int main(void) {
+    test_library_functions();
+    test_model();
+    test_trainer_options();
+    test_step_failures();
+    test_ask_tell_order();
+    test_forced_panic();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
