@@ -1,0 +1,133 @@
+!> Fortran binding checks: optional stat instead of error stop, messages,
+!> idempotent frees, option strings, and an ask/tell loop that must give
+!> bit-identical weights to zoo_step. Ends with "N passed, N failed".
+module api_checks
+  use, intrinsic :: iso_c_binding
+  use zoo
+  implicit none
+  integer :: passed = 0, failed = 0
+contains
+  subroutine expect(condition, what)
+    logical, intent(in) :: condition
+    character(len=*), intent(in) :: what
+    if (condition) then
+       passed = passed + 1
+    else
+       failed = failed + 1
+       write (*, '(2a)') 'FAIL: ', what
+    end if
+  end subroutine expect
+
+  !> Loss of a network at three fixed inputs.
+  function fit_loss(userdata, candidate, loss) bind(c) result(status)
+    type(c_ptr), value :: userdata, candidate
+    real(c_double), intent(out) :: loss
+    integer(c_int32_t) :: status
+    real(c_double) :: x(2, 3), y(1, 3)
+    integer :: stat
+    x = reshape([0.1_c_double, 0.2_c_double, -0.5_c_double, 0.4_c_double, 0.9_c_double, -0.3_c_double], [2, 3])
+    call zoo_candidate_forward_batch(candidate, x, y, stat)
+    loss = sum((y(1, :) - [1.0_c_double, -1.0_c_double, 0.5_c_double])**2)
+    status = int(stat, c_int32_t)
+  end function fit_loss
+
+  !> The same loss from parameters alone, as a host running its own network would.
+  function loss_of(trainer, id) result(loss)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer(c_int64_t), intent(in) :: id
+    real(c_double) :: loss
+    real(c_double) :: x(2, 3), y(1, 3)
+    x = reshape([0.1_c_double, 0.2_c_double, -0.5_c_double, 0.4_c_double, 0.9_c_double, -0.3_c_double], [2, 3])
+    call zoo_forward_batch(trainer, id, x, y)
+    loss = sum((y(1, :) - [1.0_c_double, -1.0_c_double, 0.5_c_double])**2)
+  end function loss_of
+end module api_checks
+
+program api
+  use, intrinsic :: iso_c_binding
+  use zoo
+  use api_checks
+  implicit none
+  type(zoo_model) :: model, copy
+  type(zoo_trainer) :: stepped, asked
+  integer :: stat, count, i, k
+  character(len=32) :: value
+  real(c_double) :: params(17), other(17), loss, y(1)
+  integer(c_int64_t) :: ids(40), id
+  logical :: got, updated
+
+  call expect(zoo_version() /= '', 'version')
+  call expect(zoo_status_name(ZOO_BAD_SIZE) == 'ZOO_BAD_SIZE', 'status name')
+
+  call zoo_model_new_mlp(model, [2, 0, 1], 'tanh', 1_c_int64_t, stat=stat)
+  call expect(stat == ZOO_INVALID_ARGUMENT, 'zero layer width is rejected')
+  call expect(index(zoo_last_error(), 'layer size 1 is 0') > 0, 'message names the layer')
+  call zoo_model_new_mlp(model, [2, 4, 1], 'swish', 1_c_int64_t, stat=stat)
+  call expect(stat == ZOO_INVALID_OPTION .and. index(zoo_last_error(), 'swish') > 0, 'bad activation')
+  call zoo_model_new_mlp(model, [2, 4, 1], 'tanh', 1_c_int64_t, stat=stat)
+  call expect(stat == ZOO_OK, 'model created')
+  call expect(zoo_model_num_params(model) == 17, 'parameter count')
+  call zoo_model_get_params(model, params(1:16), stat=stat)
+  call expect(stat == ZOO_BAD_SIZE, 'short parameter array')
+  call zoo_model_forward(model, [0.1_c_double, 0.2_c_double, 0.3_c_double], y, stat=stat)
+  call expect(stat == ZOO_BAD_SIZE .and. index(zoo_last_error(), 'inputs') > 0, 'forward with 3 inputs')
+
+  call zoo_trainer_new(stepped, model, 'learning_rate=1', stat=stat)
+  call expect(stat == ZOO_UNKNOWN_OPTION .and. index(zoo_last_error(), 'learning_rate') > 0, 'unknown option')
+  call zoo_trainer_new(stepped, model, 'estimator=rge-forward q=5 lr=0.05 seed=9', stat=stat)
+  call expect(stat == ZOO_OK, 'trainer created')
+  call zoo_trainer_new(asked, model, 'estimator=rge-forward q=5 lr=0.05 seed=9')
+  call zoo_model_free(model)
+  call zoo_model_free(model)
+  call expect(.not. c_associated(model%ptr), 'free nulls the handle and is idempotent')
+
+  call zoo_trainer_get(stepped, 'q', value)
+  call expect(value == '5', 'zoo_trainer_get')
+  call zoo_trainer_set(stepped, 'q', '0', stat=stat)
+  call expect(stat == ZOO_INVALID_OPTION, 'bad value')
+  call zoo_trainer_get(stepped, 'estimator', value(1:4), stat=stat)
+  call expect(stat == ZOO_BAD_SIZE, 'value buffer too short')
+  call expect(zoo_trainer_num_candidates(stepped) == 6, 'candidates per iteration')
+  loss = zoo_trainer_metric(stepped, 'loss', stat=stat)
+  call expect(stat == ZOO_BAD_STATE, 'no metrics before the first iteration')
+
+  ! The same iterations through zoo_step and through ask/tell with batches
+  ! of 4, told in reverse order: the weights must be bit-identical.
+  do k = 1, 5
+     call zoo_step(stepped, fit_loss)
+     updated = .false.
+     do while (.not. updated)
+        call zoo_ask_batch(asked, ids(1:4), count)
+        do i = count, 1, -1
+           call zoo_tell(asked, ids(i), loss_of(asked, ids(i)), updated)
+        end do
+     end do
+  end do
+  call zoo_trainer_get_params(stepped, params)
+  call zoo_trainer_get_params(asked, other)
+  call expect(all(params == other), 'ask/tell equals zoo_step bit for bit')
+  call expect(zoo_trainer_iteration(asked) == 5, 'five iterations')
+  call expect(zoo_trainer_metric(stepped, 'evaluations') == 6, 'evaluations metric')
+
+  call zoo_ask(asked, id, got)
+  call expect(got, 'ask opens an iteration')
+  call zoo_tell(asked, id, 1.0_c_double)
+  call zoo_tell(asked, id, 1.0_c_double, stat=stat)
+  call expect(stat == ZOO_BAD_CANDIDATE .and. index(zoo_last_error(), 'already told') > 0, 'tell twice')
+  call zoo_trainer_set_params(asked, params, stat=stat)
+  call expect(stat == ZOO_BAD_STATE, 'set_params during an open iteration')
+  call zoo_abort_iteration(asked)
+  call zoo_trainer_get_params(asked, other)
+  call expect(all(params == other), 'abort changes nothing')
+
+  call zoo_trainer_copy_model(stepped, copy)
+  call zoo_model_get_params(copy, other)
+  call expect(all(params == other), 'copied model holds the weights')
+  call zoo_model_free(copy)
+  call zoo_trainer_free(stepped)
+  call zoo_trainer_free(asked)
+  call zoo_trainer_free(asked)
+
+  write (*, '(i0, a, i0, a)') passed, ' passed, ', failed, ' failed'
+  if (failed > 0) error stop 1
+end program api
