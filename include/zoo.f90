@@ -26,6 +26,7 @@ module zoo
   public :: zoo_version, zoo_status_name, zoo_last_error, zoo_debug_panic_next_call
   public :: zoo_model_new_mlp, zoo_model_free, zoo_model_num_params, zoo_model_num_active
   public :: zoo_model_get_params, zoo_model_set_params, zoo_model_forward, zoo_model_forward_batch
+  public :: zoo_model_fit
   public :: zoo_trainer_new, zoo_trainer_free, zoo_trainer_set, zoo_trainer_get
   public :: zoo_trainer_num_params, zoo_trainer_get_params, zoo_trainer_set_params
   public :: zoo_trainer_copy_model, zoo_trainer_iteration, zoo_trainer_num_candidates, zoo_trainer_metric
@@ -137,6 +138,19 @@ module zoo
        integer(c_size_t), value :: ny
        integer(c_int32_t) :: s
      end function c_zoo_model_forward_batch
+
+     function c_zoo_model_fit(model, x, nx, y, ny, nrows, options, final_loss) &
+          bind(c, name="zoo_model_fit") result(s)
+       import :: c_ptr, c_double, c_size_t, c_char, c_int32_t
+       type(c_ptr), value :: model
+       real(c_double), intent(in) :: x(*)
+       integer(c_size_t), value :: nx
+       real(c_double), intent(in) :: y(*)
+       integer(c_size_t), value :: ny, nrows
+       character(kind=c_char), intent(in) :: options(*)
+       real(c_double), intent(inout) :: final_loss
+       integer(c_int32_t) :: s
+     end function c_zoo_model_fit
 
      function c_zoo_trainer_new(model, options, out) bind(c, name="zoo_trainer_new") result(s)
        import :: c_ptr, c_char, c_int32_t
@@ -443,6 +457,23 @@ contains
     call finish(c_zoo_model_forward_batch(model%ptr, x, int(size(x), c_size_t), &
          int(size(x, 2), c_size_t), y, int(size(y), c_size_t)), stat, 'zoo_model_forward_batch')
   end subroutine zoo_model_forward_batch
+
+  !> Fits the model to targets y(outputs, n) at inputs x(inputs, n) by
+  !> Adam on the mean squared error with exact gradients. Options:
+  !> "epochs=1000 lr=0.001 batch=0 weight_decay=0 seed=0". On error the
+  !> model is unchanged.
+  subroutine zoo_model_fit(model, x, y, options, final_loss, stat)
+    type(zoo_model), intent(inout) :: model
+    real(c_double), intent(in), contiguous :: x(:, :), y(:, :)
+    character(len=*), intent(in) :: options
+    real(c_double), intent(out), optional :: final_loss
+    integer, intent(out), optional :: stat
+    real(c_double) :: c_loss
+    c_loss = 0
+    call finish(c_zoo_model_fit(model%ptr, x, int(size(x), c_size_t), y, int(size(y), c_size_t), &
+         int(size(x, 2), c_size_t), to_c(options), c_loss), stat, 'zoo_model_fit')
+    if (present(final_loss)) final_loss = c_loss
+  end subroutine zoo_model_fit
 
   !> Creates a trainer for a copy of `model` with "key=value ..." options.
   !> The caller keeps ownership of `model`.

@@ -242,6 +242,27 @@ zoo_status zoo_model_forward_batch(const struct zoo_model *model,
                                    double *y,
                                    size_t ny);
 
+// Fits the model by supervised regression with exact gradients: Adam on
+// the mean squared error between its outputs on `nrows` row-major inputs
+// `x[0..nx]` and the targets `y[0..ny]` (nx = nrows × inputs, ny = nrows ×
+// outputs). `options` (NULL or "" for defaults) is a "key=value ..."
+// string: epochs (1000), lr (0.001), batch (0 = all rows), weight_decay
+// (0), seed (0). On success `*final_loss` (may be NULL) receives the mean
+// squared error over all rows.
+//
+// All or nothing: on error the model is unchanged.
+// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (no rows,
+// non-finite data), ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
+// ZOO_ITERATION_FAILED (the fit diverged). Not thread-safe on the same model.
+zoo_status zoo_model_fit(struct zoo_model *model,
+                         const double *x,
+                         size_t nx,
+                         const double *y,
+                         size_t ny,
+                         size_t nrows,
+                         const char *options,
+                         double *final_loss);
+
 // Runs one iteration: calls `loss_fn(userdata, candidate, &loss)` once per
 // candidate, then applies the update. With `flags` = ZOO_THREADSAFE the
 // candidates run concurrently on the trainer's `threads` threads;

@@ -154,7 +154,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     ),
 ];
 
-const fn spec(
+pub(crate) const fn spec(
     key: &'static str,
     default: &'static str,
     accepted: &'static str,
@@ -231,10 +231,8 @@ impl TrainerConfig {
     /// Applies every `key=value` word of `options`, all or nothing.
     pub fn apply(&mut self, options: &str) -> Result<()> {
         let mut next = self.clone();
-        for word in options.split_whitespace() {
-            let (key, value) = word
-                .split_once('=')
-                .ok_or_else(|| ZooError::MalformedOption { word: word.into() })?;
+        for word in words(options) {
+            let (key, value) = word?;
             next.set_one(key, value)?;
         }
         *self = next;
@@ -250,7 +248,7 @@ impl TrainerConfig {
     }
 
     fn set_one(&mut self, key: &str, value: &str) -> Result<()> {
-        let v = Value { key, value };
+        let v = Value::new(key, value, OPTIONS);
         let (e, o) = (&mut self.estimator, &mut self.optim);
         match key {
             "estimator" => {
@@ -367,23 +365,43 @@ impl TrainerConfig {
     }
 }
 
+/// The `key=value` words of an options string.
+pub(crate) fn words(options: &str) -> impl Iterator<Item = Result<(&str, &str)>> {
+    options.split_whitespace().map(|word| {
+        word.split_once('=')
+            .ok_or_else(|| ZooError::MalformedOption { word: word.into() })
+    })
+}
+
 fn unknown(key: &str) -> ZooError {
-    let known: Vec<&str> = OPTIONS.iter().map(|o| o.key).collect();
+    unknown_in(key, OPTIONS)
+}
+
+/// An unknown-key error listing the keys of `table`.
+pub(crate) fn unknown_in(key: &str, table: &[OptionSpec]) -> ZooError {
+    let known: Vec<&str> = table.iter().map(|o| o.key).collect();
     ZooError::UnknownOption {
         key: key.into(),
         known: known.join(", "),
     }
 }
 
-/// A value being parsed for a key, so errors can name both.
-struct Value<'a> {
+/// A value being parsed for a key of an option table, so errors can name
+/// the key, the value and what the table accepts.
+pub(crate) struct Value<'a> {
     key: &'a str,
     value: &'a str,
+    table: &'static [OptionSpec],
 }
 
-impl Value<'_> {
+impl<'a> Value<'a> {
+    pub(crate) fn new(key: &'a str, value: &'a str, table: &'static [OptionSpec]) -> Self {
+        Self { key, value, table }
+    }
+
     fn invalid(&self) -> ZooError {
-        let accepted = OPTIONS
+        let accepted = self
+            .table
             .iter()
             .find(|o| o.key == self.key)
             .map_or("", |o| o.accepted);
@@ -394,30 +412,30 @@ impl Value<'_> {
         }
     }
 
-    fn number(&self, valid: impl Fn(f64) -> bool) -> Result<f64> {
+    pub(crate) fn number(&self, valid: impl Fn(f64) -> bool) -> Result<f64> {
         match self.value.parse::<f64>() {
             Ok(x) if x.is_finite() && valid(x) => Ok(x),
             _ => Err(self.invalid()),
         }
     }
 
-    fn integer(&self, min: u64) -> Result<u64> {
+    pub(crate) fn integer(&self, min: u64) -> Result<u64> {
         match self.value.parse::<u64>() {
             Ok(x) if x >= min => Ok(x),
             _ => Err(self.invalid()),
         }
     }
 
-    fn count_in(&self, min: usize, max: usize) -> Result<usize> {
+    pub(crate) fn count_in(&self, min: usize, max: usize) -> Result<usize> {
         self.count(min)
             .and_then(|x| if x <= max { Ok(x) } else { Err(self.invalid()) })
     }
 
-    fn count(&self, min: usize) -> Result<usize> {
+    pub(crate) fn count(&self, min: usize) -> Result<usize> {
         usize::try_from(self.integer(min as u64)?).map_err(|_| self.invalid())
     }
 
-    fn choice<T: Copy>(&self, choices: &[(&str, T)]) -> Result<T> {
+    pub(crate) fn choice<T: Copy>(&self, choices: &[(&str, T)]) -> Result<T> {
         choices
             .iter()
             .find(|(name, _)| *name == self.value)

@@ -18,6 +18,7 @@ pub mod model;
 pub mod optim;
 pub mod rng;
 mod schedule;
+pub mod supervised;
 pub mod trainer;
 
 pub use error::{Result, ZooError};

@@ -21,6 +21,8 @@ pub enum Purpose {
     Direction = 2,
     /// The coordinates sampled by sampled CGE.
     CoordinateSample = 3,
+    /// The row order of supervised minibatches.
+    Minibatch = 4,
 }
 
 /// Number of coordinates per independently seekable block.

@@ -157,3 +157,42 @@ pub unsafe extern "C" fn zoo_model_forward_batch(
         ok()
     })
 }
+
+/// Fits the model by supervised regression with exact gradients: Adam on
+/// the mean squared error between its outputs on `nrows` row-major inputs
+/// `x[0..nx]` and the targets `y[0..ny]` (nx = nrows × inputs, ny = nrows ×
+/// outputs). `options` (NULL or "" for defaults) is a "key=value ..."
+/// string: epochs (1000), lr (0.001), batch (0 = all rows), weight_decay
+/// (0), seed (0). On success `*final_loss` (may be NULL) receives the mean
+/// squared error over all rows.
+///
+/// All or nothing: on error the model is unchanged.
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (no rows,
+/// non-finite data), ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
+/// ZOO_ITERATION_FAILED (the fit diverged). Not thread-safe on the same model.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_fit(
+    model: *mut zoo_model,
+    x: *const f64,
+    nx: usize,
+    y: *const f64,
+    ny: usize,
+    nrows: usize,
+    options: *const c_char,
+    final_loss: *mut f64,
+) -> zoo_status {
+    guard(|| {
+        let model = &mut handle_mut(model, "model")?.model;
+        let (x, y) = (array(x, nx, "x")?, array(y, ny, "y")?);
+        let options = if options.is_null() {
+            ""
+        } else {
+            string(options, "options")?
+        };
+        let report = crate::supervised::fit(model, x, y, nrows, options)?;
+        if !final_loss.is_null() {
+            *final_loss = report.final_loss;
+        }
+        ok()
+    })
+}

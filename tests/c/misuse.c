@@ -167,6 +167,20 @@ static void test_model(void) {
     EXPECT_STATUS(zoo_model_forward_batch(NULL, x, 4, 2, y, 2), ZOO_NULL_POINTER, "model");
     EXPECT(y[0] == 42.0 && y[1] == 42.0);
     EXPECT(zoo_model_forward_batch(model, x, 4, 2, y, 2) == ZOO_OK && isfinite(y[0]) && isfinite(y[1]));
+
+    /* Supervised fit: failures leave the model as it was. */
+    const double targets[2] = {0.5, -0.25}, bad_targets[2] = {0.5, NAN};
+    double fit_loss = -1.0;
+    EXPECT_STATUS(zoo_model_fit(NULL, x, 4, targets, 2, 2, "", &fit_loss), ZOO_NULL_POINTER, "model");
+    EXPECT_STATUS(zoo_model_fit(model, x, 4, NULL, 2, 2, "", &fit_loss), ZOO_NULL_POINTER, "y");
+    EXPECT_STATUS(zoo_model_fit(model, x, 4, targets, 1, 2, "", &fit_loss), ZOO_BAD_SIZE, "targets");
+    EXPECT_STATUS(zoo_model_fit(model, x, 4, bad_targets, 2, 2, "", &fit_loss), ZOO_INVALID_ARGUMENT, "value 5");
+    EXPECT_STATUS(zoo_model_fit(model, x, 4, targets, 2, 2, "epochs=-3", &fit_loss), ZOO_INVALID_OPTION, "'epochs'");
+    EXPECT_STATUS(zoo_model_fit(model, x, 4, targets, 2, 2, "lr=0.1 rate=2", &fit_loss), ZOO_UNKNOWN_OPTION, "'rate'");
+    EXPECT(fit_loss == -1.0);
+    EXPECT(zoo_model_get_params(model, after, NPARAMS) == ZOO_OK && memcmp(before, after, sizeof before) == 0);
+    EXPECT(zoo_model_fit(model, x, 4, targets, 2, 2, "epochs=500 lr=0.01", &fit_loss) == ZOO_OK && fit_loss < 1e-4);
+    EXPECT(zoo_model_forward_batch(model, x, 4, 2, y, 2) == ZOO_OK && fabs(y[0] - 0.5) < 0.01 && fabs(y[1] + 0.25) < 0.01);
     zoo_model_free(model);
     zoo_model_free(NULL);
 }
