@@ -61,6 +61,19 @@ pub struct OptimConfig {
     pub schedule: Schedule,
 }
 
+impl Schedule {
+    /// A constant learning rate (the other parameters are placeholders).
+    pub fn constant() -> Self {
+        Self {
+            kind: ScheduleKind::Constant,
+            iterations: 1,
+            lr_min: 0.0,
+            step_size: 1,
+            gamma: 1.0,
+        }
+    }
+}
+
 impl OptimConfig {
     /// The learning rate of iteration `k`.
     pub fn learning_rate(&self, k: u64) -> f64 {

@@ -20,7 +20,7 @@
 use crate::config::{spec, unknown_in, words, OptionSpec, Value};
 use crate::error::{Result, ZooError};
 use crate::model::{check_len, Model, Workspace};
-use crate::optim::{OptimConfig, Optimizer, OptimizerKind, Schedule, ScheduleKind};
+use crate::optim::{OptimConfig, Optimizer, OptimizerKind, Schedule};
 use crate::rng::{stream, Purpose};
 use rand::Rng;
 
@@ -151,13 +151,7 @@ impl<'a> Fitter<'a> {
             eps: 1e-8,
             weight_decay: config.weight_decay,
             clip: 0.0,
-            schedule: Schedule {
-                kind: ScheduleKind::Constant,
-                iterations: 1,
-                lr_min: 0.0,
-                step_size: 1,
-                gamma: 1.0,
-            },
+            schedule: Schedule::constant(),
         };
         Self {
             config,

@@ -190,6 +190,20 @@ pub(crate) unsafe fn array_mut<'a, T>(
     Ok(std::slice::from_raw_parts_mut(ptr, len))
 }
 
+/// Copies `values` into the caller's array `out[0..n]`, which must have
+/// exactly their length.
+pub(crate) unsafe fn copy_out(
+    values: &[f64],
+    out: *mut f64,
+    n: usize,
+    what: &'static str,
+) -> Result<(), ZooError> {
+    let out = array_mut(out, n, what)?;
+    crate::model::check_len(what, values.len(), n)?;
+    out.copy_from_slice(values);
+    Ok(())
+}
+
 /// A NUL-terminated UTF-8 string.
 pub(crate) unsafe fn string<'a>(
     ptr: *const c_char,

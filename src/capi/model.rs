@@ -1,6 +1,8 @@
 //! C functions on models: create, free, sizes, parameters, forward.
 
-use super::{array, array_mut, guard, handle, handle_mut, ok, out_ptr, string, zoo_status};
+use super::{
+    array, array_mut, copy_out, guard, handle, handle_mut, ok, out_ptr, string, zoo_status,
+};
 use crate::model::{Activation, Model, Workspace};
 use std::cell::RefCell;
 use std::ffi::c_char;
@@ -98,10 +100,7 @@ pub unsafe extern "C" fn zoo_model_get_params(
     n: usize,
 ) -> zoo_status {
     guard(|| {
-        let model = &handle(model, "model")?.model;
-        let params = array_mut(params, n, "params")?;
-        crate::model::check_len("params", model.num_params(), n)?;
-        params.copy_from_slice(model.params());
+        copy_out(handle(model, "model")?.model.params(), params, n, "params")?;
         ok()
     })
 }

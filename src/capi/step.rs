@@ -1,7 +1,9 @@
 //! C functions for callback-driven iterations: `zoo_step`, `zoo_evaluate`
 //! and what a loss callback may call on its candidate.
 
-use super::{array, array_mut, guard, handle, handle_mut, ok, out_ptr, zoo_status, zoo_trainer};
+use super::{
+    array, array_mut, copy_out, guard, handle, handle_mut, ok, out_ptr, zoo_status, zoo_trainer,
+};
 use crate::error::ZooError;
 use crate::trainer::{Candidate, LossError, LossResult};
 use std::ffi::c_void;
@@ -186,10 +188,12 @@ pub unsafe extern "C" fn zoo_candidate_get_params(
     n: usize,
 ) -> zoo_status {
     guard(|| {
-        let theta = handle(candidate.cast::<Candidate>(), "candidate")?.params();
-        let params = array_mut(params, n, "params")?;
-        crate::model::check_len("params", theta.len(), n)?;
-        params.copy_from_slice(theta);
+        copy_out(
+            handle(candidate.cast::<Candidate>(), "candidate")?.params(),
+            params,
+            n,
+            "params",
+        )?;
         ok()
     })
 }

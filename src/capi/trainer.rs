@@ -1,7 +1,8 @@
 //! C functions on trainers: create, free, options, weights, metrics.
 
 use super::{
-    array, array_mut, guard, handle, handle_mut, ok, out_ptr, string, zoo_model, zoo_status,
+    array, array_mut, copy_out, guard, handle, handle_mut, ok, out_ptr, string, zoo_model,
+    zoo_status,
 };
 use crate::error::ZooError;
 use crate::trainer::Trainer;
@@ -134,10 +135,12 @@ pub unsafe extern "C" fn zoo_trainer_get_params(
     n: usize,
 ) -> zoo_status {
     guard(|| {
-        let theta = handle(trainer, "trainer")?.trainer.params();
-        let params = array_mut(params, n, "params")?;
-        crate::model::check_len("params", theta.len(), n)?;
-        params.copy_from_slice(theta);
+        copy_out(
+            handle(trainer, "trainer")?.trainer.params(),
+            params,
+            n,
+            "params",
+        )?;
         ok()
     })
 }
