@@ -16,6 +16,7 @@ pub mod error;
 pub mod estimate;
 pub mod model;
 pub mod optim;
+pub mod prune;
 pub mod rng;
 mod schedule;
 pub mod supervised;

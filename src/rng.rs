@@ -23,6 +23,8 @@ pub enum Purpose {
     CoordinateSample = 3,
     /// The row order of supervised minibatches.
     Minibatch = 4,
+    /// Scores of random pruning and redrawn gradient masks.
+    Prune = 5,
 }
 
 /// Number of coordinates per independently seekable block.
