@@ -13,6 +13,7 @@ cargo test --all-targets
 cargo test --doc
 cargo bench --bench candidate -- --test >/dev/null
 cargo bench --bench step -- --test >/dev/null
+cargo bench --bench sparse -- --test >/dev/null
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$(nproc)"

@@ -10,7 +10,7 @@ mod network;
 mod workspace;
 
 pub use activation::Activation;
-pub use network::{Layer, Network};
+pub use network::{Layer, Network, SPARSE_DENSITY_THRESHOLD};
 pub use workspace::Workspace;
 
 use crate::error::{Result, ZooError};
@@ -141,6 +141,7 @@ impl Model {
         check_len("mask", self.params.len(), mask.len())?;
         self.mask.copy_from_slice(mask);
         self.active = (0..mask.len()).filter(|&i| mask[i]).collect();
+        self.network.set_sparsity(mask);
         for (p, &m) in self.params.iter_mut().zip(mask) {
             if !m {
                 *p = 0.0;

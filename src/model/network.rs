@@ -41,6 +41,21 @@ pub struct Network {
     layers: Vec<Layer>,
     num_params: usize,
     max_width: usize,
+    /// Per layer: the nonzero pattern when the layer is sparse enough for
+    /// a sparse product to pay, else `None` (dense).
+    sparse: Vec<Option<SparsePattern>>,
+}
+
+/// Weight density below which a layer's forward skips pruned weights
+/// (measured by `cargo bench --bench sparse`).
+pub const SPARSE_DENSITY_THRESHOLD: f64 = 0.5;
+
+/// Active input columns of each output row of a layer (CSR without
+/// values: weights are read from θ, so one pattern serves every candidate).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SparsePattern {
+    row_start: Vec<u32>,
+    columns: Vec<u32>,
 }
 
 impl Network {
@@ -75,10 +90,38 @@ impl Network {
             layers.push(layer);
         }
         Ok(Self {
+            sparse: vec![None; layers.len()],
             layers,
             num_params: offset,
             max_width: sizes.iter().copied().max().unwrap_or(0),
         })
+    }
+
+    /// Chooses dense or sparse products layer by layer for `mask`
+    /// (true = active weight).
+    pub(crate) fn set_sparsity(&mut self, mask: &[bool]) {
+        self.sparse = self
+            .layers
+            .iter()
+            .map(|layer| {
+                let weights = &mask[layer.weight_offset..layer.bias_offset()];
+                let density = weights.iter().filter(|m| **m).count() as f64 / weights.len() as f64;
+                (density < SPARSE_DENSITY_THRESHOLD).then(|| {
+                    let mut row_start = vec![0u32];
+                    let mut columns = Vec::new();
+                    for row in weights.chunks_exact(layer.inputs) {
+                        columns.extend((0..layer.inputs as u32).filter(|&i| row[i as usize]));
+                        row_start.push(columns.len() as u32);
+                    }
+                    SparsePattern { row_start, columns }
+                })
+            })
+            .collect();
+    }
+
+    /// Whether layer `l` uses the sparse product.
+    pub fn is_sparse(&self, l: usize) -> bool {
+        self.sparse[l].is_some()
     }
 
     pub fn layers(&self) -> &[Layer] {
@@ -157,7 +200,10 @@ impl Network {
             } else {
                 &mut back[..n * layer.outputs]
             };
-            dense_forward(layer, params, input, n, out);
+            match &self.sparse[l] {
+                Some(pattern) => sparse_forward(layer, pattern, params, input, n, out),
+                None => dense_forward(layer, params, input, n, out),
+            }
             layer.activation.apply_slice(out);
             std::mem::swap(&mut front, &mut back);
         }
@@ -187,6 +233,33 @@ pub(crate) fn dense_forward(layer: &Layer, params: &[f64], x: &[f64], n: usize, 
             let mut s = *bo;
             for (wi, xi) in wo.iter().zip(xr) {
                 s += wi * xi;
+            }
+            *yo = s;
+        }
+    }
+}
+
+/// `out[r] = W · x[r] + b` skipping pruned weights; the sum runs over the
+/// same columns in the same order as [`dense_forward`] minus zero terms.
+fn sparse_forward(
+    layer: &Layer,
+    pattern: &SparsePattern,
+    params: &[f64],
+    x: &[f64],
+    n: usize,
+    out: &mut [f64],
+) {
+    let (nin, nout) = (layer.inputs, layer.outputs);
+    let w = &params[layer.weight_offset..layer.weight_offset + nin * nout];
+    let b = &params[layer.bias_offset()..layer.bias_offset() + nout];
+    for (xr, yr) in x.chunks_exact(nin).zip(out.chunks_exact_mut(nout)).take(n) {
+        for (o, (yo, bo)) in yr.iter_mut().zip(b).enumerate() {
+            let columns =
+                &pattern.columns[pattern.row_start[o] as usize..pattern.row_start[o + 1] as usize];
+            let row = &w[o * nin..(o + 1) * nin];
+            let mut s = *bo;
+            for &i in columns {
+                s += row[i as usize] * xr[i as usize];
             }
             *yo = s;
         }

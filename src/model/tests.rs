@@ -209,3 +209,33 @@ fn initialisation_is_seeded_and_scaled() {
     assert!(t.params()[..64 * 64].iter().all(|w| w.abs() <= limit));
     assert!(t.params()[64 * 64..64 * 64 + 64].iter().all(|b| *b == 0.0));
 }
+
+#[test]
+fn sparse_forward_matches_dense_forward() {
+    use crate::prune::{Method, Scope};
+    let mut model = Model::mlp(&[12, 40, 30, 2], Activation::Tanh, 8).unwrap();
+    for (sparsity, sparse_layers) in [(0.3, [false, false, false]), (0.9, [true, true, true])] {
+        let mut pruned = model.clone();
+        pruned
+            .prune(Method::Magnitude(Scope::LayerWise), sparsity)
+            .unwrap();
+        let flags: Vec<bool> = (0..3).map(|l| pruned.network().is_sparse(l)).collect();
+        assert_eq!(flags, sparse_layers, "sparsity {sparsity}");
+        let dense = Network::mlp(&[12, 40, 30, 2], Activation::Tanh, Activation::Identity).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let x = random_vec(&mut rng, 5 * 12);
+        let (mut ys, mut yd) = (vec![0.0; 10], vec![0.0; 10]);
+        pruned
+            .forward_batch(&x, 5, &mut ys, &mut Workspace::new())
+            .unwrap();
+        dense
+            .forward_batch(pruned.params(), &x, 5, &mut yd, &mut Workspace::new())
+            .unwrap();
+        assert_eq!(
+            ys, yd,
+            "skipping zero weights changes nothing at sparsity {sparsity}"
+        );
+    }
+    model.set_mask(&vec![true; model.num_params()]).unwrap();
+    assert!(!model.network().is_sparse(0));
+}

@@ -1,0 +1,118 @@
+//! Sparsity benchmarks (a table, not criterion: each row is a median over
+//! interleaved repetitions on this shared machine).
+//!
+//! 1. Forward of a 16-64-64-1 tanh network (5313 parameters) on 64 rows:
+//!    dense product versus the sparse one that skips pruned weights, at
+//!    several sparsities (magnitude pruning, layer-wise).
+//! 2. One CGE-central iteration (2 evaluations per active weight, each a
+//!    forward of 16 rows) versus sparsity: the cost zeroth-order training
+//!    saves by pruning.
+//!
+//! Run: `cargo bench --bench sparse` (`-- --test` runs each case once).
+
+use std::hint::black_box;
+use std::time::Instant;
+use zoo::model::{Activation, Model, Network, Workspace};
+use zoo::prune::{Method, Scope};
+use zoo::trainer::Trainer;
+
+const SIZES: [usize; 4] = [16, 64, 64, 1];
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn seconds(reps: usize, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..reps {
+        f();
+    }
+    start.elapsed().as_secs_f64() / reps as f64
+}
+
+fn pruned(sparsity: f64) -> Model {
+    let mut model = Model::mlp(&SIZES, Activation::Tanh, 1).unwrap();
+    if sparsity > 0.0 {
+        model
+            .prune(Method::Magnitude(Scope::LayerWise), sparsity)
+            .unwrap();
+    }
+    model
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--test");
+    let (rounds, reps) = if quick { (1, 1) } else { (41, 200) };
+    let rows = 64;
+    let x: Vec<f64> = (0..rows * SIZES[0])
+        .map(|i| ((i * 7919) % 1000) as f64 / 500.0 - 1.0)
+        .collect();
+    let dense_net = Network::mlp(&SIZES, Activation::Tanh, Activation::Identity).unwrap();
+    let mut y = vec![0.0; rows];
+    let mut ws = Workspace::new();
+    println!("forward of {SIZES:?} ({} parameters) on {rows} rows, median of {rounds} interleaved rounds", dense_net.num_params());
+    println!("| sparsity | sparse layers | dense product | sparse product | speedup |");
+    println!("| --- | --- | --- | --- | --- |");
+    for sparsity in [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95] {
+        let model = pruned(sparsity);
+        let sparse_layers = (0..3).filter(|&l| model.network().is_sparse(l)).count();
+        let (mut dense_t, mut sparse_t) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            dense_t.push(seconds(reps, || {
+                dense_net
+                    .forward_batch(model.params(), black_box(&x), rows, &mut y, &mut ws)
+                    .unwrap()
+            }));
+            sparse_t.push(seconds(reps, || {
+                model
+                    .forward_batch(black_box(&x), rows, &mut y, &mut ws)
+                    .unwrap()
+            }));
+        }
+        let (d, s) = (median(dense_t), median(sparse_t));
+        println!(
+            "| {:.0}% | {sparse_layers}/3 | {:.1} µs | {:.1} µs | {:.2}x |",
+            sparsity * 100.0,
+            d * 1e6,
+            s * 1e6,
+            d / s
+        );
+    }
+
+    let rows = 16;
+    let x = &x[..rows * SIZES[0]];
+    println!("\none CGE-central iteration (2 x active evaluations, each a forward of {rows} rows), 1 thread");
+    println!("| sparsity | active weights | candidates | iteration time | vs dense |");
+    println!("| --- | --- | --- | --- | --- |");
+    let mut dense_time = 0.0;
+    for sparsity in [0.0, 0.5, 0.9, 0.95] {
+        let model = pruned(sparsity);
+        let active = model.num_active();
+        let mut trainer = Trainer::new(model, "estimator=cge-central lr=1e-4").unwrap();
+        let candidates = trainer.candidates_per_iteration();
+        let mut out = vec![0.0; rows];
+        let times: Vec<f64> = (0..if quick { 1 } else { 5 })
+            .map(|_| {
+                seconds(1, || {
+                    trainer
+                        .step(|c| {
+                            c.forward_batch(x, rows, &mut out).unwrap();
+                            Ok(out.iter().map(|v| v * v).sum())
+                        })
+                        .unwrap();
+                })
+            })
+            .collect();
+        let t = median(times);
+        if sparsity == 0.0 {
+            dense_time = t;
+        }
+        println!(
+            "| {:.0}% | {active} | {candidates} | {:.1} ms | {:.3} |",
+            sparsity * 100.0,
+            t * 1e3,
+            t / dense_time
+        );
+    }
+}
