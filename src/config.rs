@@ -147,6 +147,18 @@ pub const OPTIONS: &[OptionSpec] = &[
         "threads evaluating thread-safe loss functions; 0 = all cores",
     ),
     spec(
+        "gradient_density",
+        "1",
+        "number in (0, 1]",
+        "fraction of each layer's active weights perturbed and updated per iteration (< 1: sparse gradient, dense model)",
+    ),
+    spec(
+        "redraw_every",
+        "1",
+        "integer ≥ 1",
+        "iterations between redraws of the gradient subset when gradient_density < 1",
+    ),
+    spec(
         "nonfinite",
         "skip",
         "skip | error",
@@ -177,6 +189,10 @@ pub struct TrainerConfig {
     /// 0 = all cores.
     pub threads: usize,
     pub nonfinite: NonFinitePolicy,
+    /// Fraction of active weights perturbed per iteration.
+    pub gradient_density: f64,
+    /// Iterations between redraws of the gradient subset.
+    pub redraw_every: u64,
 }
 
 impl Default for TrainerConfig {
@@ -203,6 +219,8 @@ impl Default for TrainerConfig {
             seed: 0,
             threads: 1,
             nonfinite: NonFinitePolicy::Skip,
+            gradient_density: 1.0,
+            redraw_every: 1,
         };
         for option in OPTIONS {
             config
@@ -290,6 +308,8 @@ impl TrainerConfig {
             "step_size" => o.schedule.step_size = v.integer(1)?,
             "gamma" => o.schedule.gamma = v.number(|x| x > 0.0 && x <= 1.0)?,
             "seed" => self.seed = v.integer(0)?,
+            "gradient_density" => self.gradient_density = v.number(|x| x > 0.0 && x <= 1.0)?,
+            "redraw_every" => self.redraw_every = v.integer(1)?,
             "threads" => self.threads = v.count(0)?,
             "nonfinite" => {
                 self.nonfinite = v.choice(&[
@@ -348,6 +368,8 @@ impl TrainerConfig {
             "step_size" => s.step_size.to_string(),
             "gamma" => s.gamma.to_string(),
             "seed" => self.seed.to_string(),
+            "gradient_density" => self.gradient_density.to_string(),
+            "redraw_every" => self.redraw_every.to_string(),
             "threads" => self.threads.to_string(),
             "nonfinite" => match self.nonfinite {
                 NonFinitePolicy::Skip => "skip",

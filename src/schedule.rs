@@ -31,6 +31,8 @@ pub(crate) fn build_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
 pub(crate) struct Evaluation<'a> {
     pub plan: &'a Plan,
     pub model: &'a Model,
+    /// The coordinates this iteration perturbs.
+    pub active: &'a [usize],
     pub serial: u64,
     pub policy: NonFinitePolicy,
 }
@@ -41,7 +43,7 @@ impl Evaluation<'_> {
     where
         F: FnOnce(&mut Candidate) -> LossResult,
     {
-        scratch.materialize(self.plan, self.model, self.serial, c);
+        scratch.materialize(self.plan, self.model.params(), self.active, self.serial, c);
         let mut candidate = scratch.view(self.model.network(), CandidateId::new(self.serial, c));
         let loss = loss_fn(&mut candidate).map_err(|e| ZooError::CallbackFailed {
             candidate: c,

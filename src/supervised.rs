@@ -179,6 +179,7 @@ impl<'a> Fitter<'a> {
             self.config.batch.min(self.n)
         };
         let mut step = 0u64;
+        let active = model.active().to_vec();
         for epoch in 0..self.config.epochs {
             if batch < self.n {
                 let mut rng = stream(self.config.seed, Purpose::Minibatch, epoch as u64, 0);
@@ -189,11 +190,16 @@ impl<'a> Fitter<'a> {
             for start in (0..self.n).step_by(batch) {
                 let end = (start + batch).min(self.n);
                 self.gradient(model, start, end)?;
-                let (theta, active) = model.params_mut_and_active();
-                for (g, &i) in self.grad_active.iter_mut().zip(active) {
+                for (g, &i) in self.grad_active.iter_mut().zip(&active) {
                     *g = self.grad[i];
                 }
-                optimizer.update(&self.optim, step, theta, active, &mut self.grad_active);
+                optimizer.update(
+                    &self.optim,
+                    step,
+                    model.params_mut(),
+                    &active,
+                    &mut self.grad_active,
+                );
                 step += 1;
             }
         }

@@ -150,10 +150,10 @@ impl Model {
         Ok(())
     }
 
-    /// Mutable θ and the active set, for optimizers inside the crate,
-    /// which move active coordinates only.
-    pub(crate) fn params_mut_and_active(&mut self) -> (&mut [f64], &[usize]) {
-        (&mut self.params, &self.active)
+    /// Mutable θ, for optimizers inside the crate, which move active
+    /// coordinates only and so keep masked ones at zero.
+    pub(crate) fn params_mut(&mut self) -> &mut [f64] {
+        &mut self.params
     }
 
     /// Runs the model on one input.

@@ -12,7 +12,6 @@
 use super::{CandidateId, IterationMetrics, Scratch, Trainer};
 use crate::error::{Result, ZooError};
 use crate::estimate::Plan;
-use crate::model::Model;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +114,14 @@ impl Trainer {
         y: &mut [f64],
     ) -> Result<()> {
         let c = self.resolve(id)?;
-        let slot = materialized(&mut self.ask_slots, &self.plan, &self.model, self.serial, c);
+        let slot = materialized(
+            &mut self.ask_slots,
+            &self.plan,
+            self.model.params(),
+            &self.active,
+            self.serial,
+            c,
+        );
         slot.scratch
             .view(self.model.network(), id)
             .forward_batch(x, n, y)
@@ -131,7 +137,14 @@ impl Trainer {
                 got: out.len(),
             });
         }
-        let slot = materialized(&mut self.ask_slots, &self.plan, &self.model, self.serial, c);
+        let slot = materialized(
+            &mut self.ask_slots,
+            &self.plan,
+            self.model.params(),
+            &self.active,
+            self.serial,
+            c,
+        );
         out.copy_from_slice(slot.scratch.params());
         Ok(())
     }
@@ -170,6 +183,7 @@ impl Trainer {
     /// Discards the open ask/tell iteration, if any; nothing else changes.
     pub fn abort_iteration(&mut self) {
         self.ask = None;
+        self.cancel_zo_grasp();
         for slot in &mut self.ask_slots {
             slot.holder = None;
         }
@@ -181,7 +195,8 @@ impl Trainer {
 fn materialized<'a>(
     slots: &'a mut Vec<Slot>,
     plan: &Plan,
-    model: &Model,
+    theta: &[f64],
+    active: &[usize],
     serial: u64,
     c: usize,
 ) -> &'a mut Slot {
@@ -200,6 +215,6 @@ fn materialized<'a>(
         }
     };
     let slot = &mut slots[index];
-    slot.scratch.materialize(plan, model, serial, c);
+    slot.scratch.materialize(plan, theta, active, serial, c);
     slot
 }

@@ -2,7 +2,7 @@
 //! per-thread scratch in which θ_c is materialized.
 
 use crate::estimate::Plan;
-use crate::model::{Model, Network, Workspace};
+use crate::model::{Network, Workspace};
 use crate::Result;
 
 /// Identifies one candidate of one opened iteration. Ids of an iteration
@@ -112,8 +112,14 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     /// Makes `params` equal to θ_c of candidate `c` of `plan`.
-    pub(crate) fn materialize(&mut self, plan: &Plan, model: &Model, serial: u64, c: usize) {
-        let (theta, active) = (model.params(), model.active());
+    pub(crate) fn materialize(
+        &mut self,
+        plan: &Plan,
+        theta: &[f64],
+        active: &[usize],
+        serial: u64,
+        c: usize,
+    ) {
         if self.serial != Some(serial) {
             self.params.clear();
             self.params.extend_from_slice(theta);

@@ -27,6 +27,7 @@
 
 mod ask_tell;
 mod candidate;
+mod sparse;
 
 pub(crate) use candidate::Scratch;
 pub use candidate::{Candidate, CandidateId, LossError, LossResult};
@@ -86,6 +87,15 @@ pub struct Trainer {
     ask: Option<AskState>,
     ask_slots: Vec<ask_tell::Slot>,
     metrics: Option<IterationMetrics>,
+    /// The coordinates the open (or next) iteration perturbs and updates:
+    /// the model's active set, or a redrawn subset of it.
+    active: Vec<usize>,
+    /// What `active` was computed for, so it is redrawn only when needed.
+    active_key: Option<sparse::ActiveKey>,
+    /// Bumped whenever the model's mask changes.
+    mask_version: u64,
+    grasp: Option<sparse::GraspProbe>,
+    grasp_scores: Option<Vec<f64>>,
 }
 
 impl Trainer {
@@ -106,6 +116,11 @@ impl Trainer {
         let mut trainer = Self {
             optimizer: Optimizer::new(model.num_params()),
             grad: vec![0.0; model.num_active()],
+            active: model.active().to_vec(),
+            active_key: None,
+            mask_version: 0,
+            grasp: None,
+            grasp_scores: None,
             model,
             config,
             iteration: 0,
@@ -162,11 +177,12 @@ impl Trainer {
         if self.ask.is_some() {
             self.plan.num_candidates()
         } else {
+            let active = sparse::estimation_active(&self.model, &self.config, self.iteration);
             Plan::new(
                 self.config.estimator,
                 self.config.seed,
                 self.iteration,
-                self.model.num_active(),
+                active.len(),
             )
             .num_candidates()
         }
@@ -187,7 +203,7 @@ impl Trainer {
     /// Sets one option (see [`TrainerConfig::set`]). Changing `optimizer`
     /// resets the optimizer state; changing `threads` restarts the pool.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        self.ensure_idle("change options")?;
+        self.ensure_quiet("change options")?;
         let mut next = self.config.clone();
         next.set(key, value)?;
         self.reconfigure(next)
@@ -195,7 +211,7 @@ impl Trainer {
 
     /// Applies several `key=value` options, all or nothing.
     pub fn apply(&mut self, options: &str) -> Result<()> {
-        self.ensure_idle("change options")?;
+        self.ensure_quiet("change options")?;
         let mut next = self.config.clone();
         next.apply(options)?;
         self.reconfigure(next)
@@ -220,16 +236,18 @@ impl Trainer {
 
     /// Replaces θ (see [`Model::set_params`]); optimizer state is kept.
     pub fn set_params(&mut self, params: &[f64]) -> Result<()> {
-        self.ensure_idle("set parameters")?;
+        self.ensure_quiet("set parameters")?;
         self.model.set_params(params)
     }
 
     /// Opens iteration `self.iteration`: a new serial and plan.
     fn open(&mut self) {
         self.serial += 1;
+        self.refresh_active();
         let c = &self.config;
         self.plan
-            .reset(c.estimator, c.seed, self.iteration, self.model.num_active());
+            .reset(c.estimator, c.seed, self.iteration, self.active.len());
+        self.grad.resize(self.active.len(), 0.0);
         self.losses.clear();
         self.losses.resize(self.plan.num_candidates(), f64::NAN);
     }
@@ -238,6 +256,7 @@ impl Trainer {
         Evaluation {
             plan: &self.plan,
             model: &self.model,
+            active: &self.active,
             serial: self.serial,
             policy: self.config.nonfinite,
         }
@@ -319,11 +338,17 @@ impl Trainer {
             });
         }
         let k = self.iteration;
-        let (theta, active) = self.model.params_mut_and_active();
-        let lr = self
-            .optimizer
-            .update(&self.config.optim, k, theta, active, &mut self.grad);
-        self.iteration += 1;
+        let lr = if self.grasp.is_some() {
+            self.advance_zo_grasp()?;
+            0.0
+        } else {
+            let theta = self.model.params_mut();
+            let lr =
+                self.optimizer
+                    .update(&self.config.optim, k, theta, &self.active, &mut self.grad);
+            self.iteration += 1;
+            lr
+        };
         Ok(self.metrics.insert(IterationMetrics {
             iteration: k,
             base_loss: summary.base_loss,
@@ -339,3 +364,5 @@ impl Trainer {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_sparse;
