@@ -34,6 +34,9 @@ module zoo
   public :: zoo_candidate_forward, zoo_candidate_forward_batch, zoo_candidate_index, zoo_candidate_get_params
   public :: zoo_ask, zoo_ask_batch, zoo_forward, zoo_forward_batch, zoo_candidate_params, zoo_tell
   public :: zoo_abort_iteration
+  public :: zoo_model_prune, zoo_model_get_mask, zoo_model_set_mask
+  public :: zoo_trainer_prune, zoo_trainer_get_mask, zoo_trainer_set_mask, zoo_trainer_num_active
+  public :: zoo_trainer_begin_zo_grasp
 
   !> Status codes (see zoo.h); values are never renumbered.
   integer, parameter, public :: ZOO_OK = 0, ZOO_NULL_POINTER = 1, ZOO_BAD_SIZE = 2, &
@@ -309,7 +312,52 @@ module zoo
        type(c_ptr), value :: trainer
        integer(c_int32_t) :: s
      end function c_zoo_abort_iteration
+
+     function c_zoo_prune(handle, method, sparsity, seed) bind(c) result(s)
+       import :: c_ptr, c_char, c_double, c_int64_t, c_int32_t
+       type(c_ptr), value :: handle
+       character(kind=c_char), intent(in) :: method(*)
+       real(c_double), value :: sparsity
+       integer(c_int64_t), value :: seed
+       integer(c_int32_t) :: s
+     end function c_zoo_prune
+     function c_zoo_get_mask(handle, mask, n) bind(c) result(s)
+       import :: c_ptr, c_int8_t, c_size_t, c_int32_t
+       type(c_ptr), value :: handle
+       integer(c_int8_t), intent(inout) :: mask(*)
+       integer(c_size_t), value :: n
+       integer(c_int32_t) :: s
+     end function c_zoo_get_mask
+     function c_zoo_set_mask(handle, mask, n) bind(c) result(s)
+       import :: c_ptr, c_int8_t, c_size_t, c_int32_t
+       type(c_ptr), value :: handle
+       integer(c_int8_t), intent(in) :: mask(*)
+       integer(c_size_t), value :: n
+       integer(c_int32_t) :: s
+     end function c_zoo_set_mask
+     function c_zoo_trainer_num_active(trainer, out) bind(c, name="zoo_trainer_num_active") result(s)
+       import :: c_ptr, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_size_t), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_num_active
+     function c_zoo_trainer_begin_zo_grasp(trainer, sparsity, mu_h, global) &
+          bind(c, name="zoo_trainer_begin_zo_grasp") result(s)
+       import :: c_ptr, c_double, c_int32_t
+       type(c_ptr), value :: trainer
+       real(c_double), value :: sparsity, mu_h
+       integer(c_int32_t), value :: global
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_begin_zo_grasp
   end interface
+
+  ! The same C signatures serve models and trainers.
+  procedure(c_zoo_prune), bind(c, name="zoo_model_prune") :: c_zoo_model_prune
+  procedure(c_zoo_prune), bind(c, name="zoo_trainer_prune") :: c_zoo_trainer_prune
+  procedure(c_zoo_get_mask), bind(c, name="zoo_model_get_mask") :: c_zoo_model_get_mask
+  procedure(c_zoo_get_mask), bind(c, name="zoo_trainer_get_mask") :: c_zoo_trainer_get_mask
+  procedure(c_zoo_set_mask), bind(c, name="zoo_model_set_mask") :: c_zoo_model_set_mask
+  procedure(c_zoo_set_mask), bind(c, name="zoo_trainer_set_mask") :: c_zoo_trainer_set_mask
 
 contains
 
@@ -743,5 +791,107 @@ contains
     integer, intent(out), optional :: stat
     call finish(c_zoo_abort_iteration(trainer%ptr), stat, 'zoo_abort_iteration')
   end subroutine zoo_abort_iteration
+
+  !> Prunes weights (biases are kept) to a fraction `sparsity` in [0, 1):
+  !> method 'magnitude', 'magnitude-global' or 'random' (drawn from seed).
+  !> Pruned weights become exactly 0.
+  subroutine zoo_model_prune(model, method, sparsity, seed, stat)
+    type(zoo_model), intent(inout) :: model
+    character(len=*), intent(in) :: method
+    real(c_double), intent(in) :: sparsity
+    integer(c_int64_t), intent(in), optional :: seed
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_model_prune(model%ptr, to_c(method), sparsity, seed_or_zero(seed)), stat, 'zoo_model_prune')
+  end subroutine zoo_model_prune
+
+  integer(c_int64_t) function seed_or_zero(seed)
+    integer(c_int64_t), intent(in), optional :: seed
+    seed_or_zero = 0
+    if (present(seed)) seed_or_zero = seed
+  end function seed_or_zero
+
+  !> The mask: mask(i) is .true. when parameter i is active.
+  subroutine zoo_model_get_mask(model, mask, stat)
+    type(zoo_model), intent(in) :: model
+    logical, intent(out) :: mask(:)
+    integer, intent(out), optional :: stat
+    integer(c_int8_t) :: bytes(size(mask))
+    integer(c_int32_t) :: status
+    bytes = 0
+    status = c_zoo_model_get_mask(model%ptr, bytes, int(size(mask), c_size_t))
+    mask = bytes /= 0
+    call finish(status, stat, 'zoo_model_get_mask')
+  end subroutine zoo_model_get_mask
+
+  !> Replaces the mask; newly pruned parameters become 0.
+  subroutine zoo_model_set_mask(model, mask, stat)
+    type(zoo_model), intent(inout) :: model
+    logical, intent(in) :: mask(:)
+    integer, intent(out), optional :: stat
+    integer(c_int8_t) :: bytes(size(mask))
+    bytes = merge(1_c_int8_t, 0_c_int8_t, mask)
+    call finish(c_zoo_model_set_mask(model%ptr, bytes, int(size(mask), c_size_t)), stat, 'zoo_model_set_mask')
+  end subroutine zoo_model_set_mask
+
+  !> Prunes the trainer's model like zoo_model_prune; optimizer state is kept.
+  subroutine zoo_trainer_prune(trainer, method, sparsity, seed, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    character(len=*), intent(in) :: method
+    real(c_double), intent(in) :: sparsity
+    integer(c_int64_t), intent(in), optional :: seed
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_prune(trainer%ptr, to_c(method), sparsity, seed_or_zero(seed)), stat, &
+         'zoo_trainer_prune')
+  end subroutine zoo_trainer_prune
+
+  !> The trainer's mask: mask(i) is .true. when parameter i is active.
+  subroutine zoo_trainer_get_mask(trainer, mask, stat)
+    type(zoo_trainer), intent(in) :: trainer
+    logical, intent(out) :: mask(:)
+    integer, intent(out), optional :: stat
+    integer(c_int8_t) :: bytes(size(mask))
+    integer(c_int32_t) :: status
+    bytes = 0
+    status = c_zoo_trainer_get_mask(trainer%ptr, bytes, int(size(mask), c_size_t))
+    mask = bytes /= 0
+    call finish(status, stat, 'zoo_trainer_get_mask')
+  end subroutine zoo_trainer_get_mask
+
+  !> Replaces the trainer's mask; optimizer state is kept.
+  subroutine zoo_trainer_set_mask(trainer, mask, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    logical, intent(in) :: mask(:)
+    integer, intent(out), optional :: stat
+    integer(c_int8_t) :: bytes(size(mask))
+    bytes = merge(1_c_int8_t, 0_c_int8_t, mask)
+    call finish(c_zoo_trainer_set_mask(trainer%ptr, bytes, int(size(mask), c_size_t)), stat, 'zoo_trainer_set_mask')
+  end subroutine zoo_trainer_set_mask
+
+  !> Number of active (unpruned) parameters of the trainer's model.
+  function zoo_trainer_num_active(trainer, stat) result(n)
+    type(zoo_trainer), intent(in) :: trainer
+    integer, intent(out), optional :: stat
+    integer :: n
+    integer(c_size_t) :: c_n
+    c_n = 0
+    call finish(c_zoo_trainer_num_active(trainer%ptr, c_n), stat, 'zoo_trainer_num_active')
+    n = int(c_n)
+  end function zoo_trainer_num_active
+
+  !> Starts a ZO-GraSP pruning to `sparsity`: the next two iterations
+  !> (zoo_step or ask/tell) estimate gradients without updating, then the
+  !> weights with the highest GraSP score are pruned (per layer, or over
+  !> all layers when global is .true.).
+  subroutine zoo_trainer_begin_zo_grasp(trainer, sparsity, mu_h, global, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    real(c_double), intent(in) :: sparsity, mu_h
+    logical, intent(in), optional :: global
+    integer, intent(out), optional :: stat
+    integer(c_int32_t) :: c_global
+    c_global = 0
+    if (present(global)) c_global = merge(1_c_int32_t, 0_c_int32_t, global)
+    call finish(c_zoo_trainer_begin_zo_grasp(trainer%ptr, sparsity, mu_h, c_global), stat, &
+         'zoo_trainer_begin_zo_grasp')
+  end subroutine zoo_trainer_begin_zo_grasp
 
 end module zoo

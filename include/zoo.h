@@ -263,6 +263,62 @@ zoo_status zoo_model_fit(struct zoo_model *model,
                          const char *options,
                          double *final_loss);
 
+// Prunes weights of `model` (biases are kept) until a fraction
+// `sparsity` in [0, 1) of them is pruned; pruned weights become exactly 0
+// and never come back. `method`: "magnitude" (smallest |w| per layer),
+// "magnitude-global" (smallest |w| over all layers), "random" (per layer,
+// drawn from `seed`). On error the model is unchanged.
+// Errors: ZOO_NULL_POINTER, ZOO_INVALID_OPTION (method), ZOO_INVALID_ARGUMENT
+// (sparsity), ZOO_INVALID_STRING.
+zoo_status zoo_model_prune(struct zoo_model *model,
+                           const char *method,
+                           double sparsity,
+                           uint64_t seed);
+
+// Copies the mask into `mask[0..n]` (n = number of parameters): 1 for an
+// active coordinate, 0 for a pruned one. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+zoo_status zoo_model_get_mask(const struct zoo_model *model, uint8_t *mask, size_t n);
+
+// Replaces the mask with `mask[0..n]` (1 active, 0 pruned); newly pruned
+// coordinates become 0. On error the model is unchanged.
+// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (an entry
+// other than 0 or 1).
+zoo_status zoo_model_set_mask(struct zoo_model *model, const uint8_t *mask, size_t n);
+
+// Prunes the trainer's model like `zoo_model_prune`; optimizer state is
+// kept. Errors: as `zoo_model_prune`, plus ZOO_BAD_STATE (an ask/tell
+// iteration or a ZO-GraSP pruning is in progress).
+zoo_status zoo_trainer_prune(struct zoo_trainer *trainer,
+                             const char *method,
+                             double sparsity,
+                             uint64_t seed);
+
+// Copies the trainer's mask into `mask[0..n]` (1 active, 0 pruned).
+// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+zoo_status zoo_trainer_get_mask(const struct zoo_trainer *trainer, uint8_t *mask, size_t n);
+
+// Replaces the trainer's mask (1 active, 0 pruned); optimizer state is
+// kept. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (bad
+// entry, or no active coordinate left), ZOO_BAD_STATE.
+zoo_status zoo_trainer_set_mask(struct zoo_trainer *trainer, const uint8_t *mask, size_t n);
+
+// Writes the number of active (unpruned) parameters of the trainer's
+// model to `*out`. Errors: ZOO_NULL_POINTER.
+zoo_status zoo_trainer_num_active(const struct zoo_trainer *trainer, size_t *out);
+
+// Starts a ZO-GraSP pruning to `sparsity` in [0, 1): the next two
+// iterations (`zoo_step` or ask/tell, as usual) estimate the gradient at θ
+// and at θ + mu_h·ĝ from losses alone, apply no update and do not advance
+// the iteration counter; the second restores θ and prunes the weights with
+// the highest GraSP score −θ ⊙ Hg. `global` = 0 prunes each layer to
+// `sparsity`, 1 counts it over all layers. `zoo_abort_iteration` cancels
+// it. Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (sparsity, mu_h,
+// global), ZOO_BAD_STATE.
+zoo_status zoo_trainer_begin_zo_grasp(struct zoo_trainer *trainer,
+                                      double sparsity,
+                                      double mu_h,
+                                      int32_t global);
+
 // Runs one iteration: calls `loss_fn(userdata, candidate, &loss)` once per
 // candidate, then applies the update. With `flags` = ZOO_THREADSAFE the
 // candidates run concurrently on the trainer's `threads` threads;

@@ -15,11 +15,13 @@
 
 mod ask_tell;
 mod model;
+mod sparse;
 mod step;
 mod trainer;
 
 pub use ask_tell::*;
 pub use model::*;
+pub use sparse::*;
 pub use step::*;
 pub use trainer::*;
 

@@ -362,6 +362,63 @@ static void test_forced_panic(void) {
     zoo_trainer_free(t);
 }
 
+static void test_sparsity(void) {
+    zoo_model *model = new_model();
+    uint8_t mask[NPARAMS], bad[NPARAMS];
+    double before[NPARAMS], after[NPARAMS];
+    EXPECT(zoo_model_get_params(model, before, NPARAMS) == ZOO_OK);
+    EXPECT_STATUS(zoo_model_prune(model, "snip", 0.5, 0), ZOO_INVALID_OPTION, "magnitude-global");
+    EXPECT_STATUS(zoo_model_prune(model, "magnitude", 1.5, 0), ZOO_INVALID_ARGUMENT, "sparsity 1.5");
+    EXPECT_STATUS(zoo_model_prune(model, NULL, 0.5, 0), ZOO_NULL_POINTER, "method");
+    EXPECT_STATUS(zoo_model_get_mask(model, mask, NPARAMS - 1), ZOO_BAD_SIZE, "mask");
+    memset(bad, 1, sizeof bad);
+    bad[4] = 7;
+    EXPECT_STATUS(zoo_model_set_mask(model, bad, NPARAMS), ZOO_INVALID_ARGUMENT, "mask[4] is 7");
+    EXPECT(zoo_model_get_params(model, after, NPARAMS) == ZOO_OK && memcmp(before, after, sizeof before) == 0);
+
+    EXPECT(zoo_model_prune(model, "magnitude", 0.5, 0) == ZOO_OK);
+    size_t active = 0;
+    EXPECT(zoo_model_num_active(model, &active) == ZOO_OK && active == NPARAMS - 4 - 2);
+    EXPECT(zoo_model_get_mask(model, mask, NPARAMS) == ZOO_OK);
+    EXPECT(zoo_model_get_params(model, after, NPARAMS) == ZOO_OK);
+    int zeros_ok = 1;
+    for (int i = 0; i < NPARAMS; i++)
+        if (!mask[i] && after[i] != 0.0) zeros_ok = 0;
+    EXPECT(zeros_ok);
+
+    zoo_trainer *t = NULL;
+    EXPECT(zoo_trainer_new(model, "estimator=cge-central lr=0.05", &t) == ZOO_OK);
+    size_t candidates = 0;
+    EXPECT(zoo_trainer_num_candidates(t, &candidates) == ZOO_OK && candidates == 2 * active);
+    for (int k = 0; k < 20; k++) EXPECT(zoo_step(t, good_loss, NULL, 0, NULL) == ZOO_OK);
+    double trained[NPARAMS];
+    EXPECT(zoo_trainer_get_params(t, trained, NPARAMS) == ZOO_OK);
+    zeros_ok = 1;
+    for (int i = 0; i < NPARAMS; i++)
+        if (!mask[i] && trained[i] != 0.0) zeros_ok = 0;
+    EXPECT(zeros_ok); /* pruned weights stay exactly zero through training */
+
+    EXPECT_STATUS(zoo_trainer_begin_zo_grasp(t, 0.8, 0.01, 2), ZOO_INVALID_ARGUMENT, "global is 2");
+    EXPECT_STATUS(zoo_trainer_begin_zo_grasp(t, 0.8, -1.0, 0), ZOO_INVALID_ARGUMENT, "mu_h");
+    EXPECT(zoo_trainer_begin_zo_grasp(t, 0.75, 0.01, 0) == ZOO_OK);
+    EXPECT_STATUS(zoo_trainer_prune(t, "random", 0.9, 1), ZOO_BAD_STATE, "ZO-GraSP");
+    uint64_t k0 = 0, k1 = 0;
+    EXPECT(zoo_trainer_iteration(t, &k0) == ZOO_OK);
+    EXPECT(zoo_step(t, good_loss, NULL, 0, NULL) == ZOO_OK);
+    EXPECT(zoo_step(t, good_loss, NULL, 0, NULL) == ZOO_OK);
+    EXPECT(zoo_trainer_iteration(t, &k1) == ZOO_OK && k1 == k0);
+    size_t after_grasp = 0;
+    EXPECT(zoo_trainer_num_active(t, &after_grasp) == ZOO_OK && after_grasp == NPARAMS - 6 - 3);
+    uint8_t tmask[NPARAMS];
+    EXPECT(zoo_trainer_get_mask(t, tmask, NPARAMS) == ZOO_OK);
+    memset(bad, 0, sizeof bad);
+    EXPECT_STATUS(zoo_trainer_set_mask(t, bad, NPARAMS), ZOO_INVALID_ARGUMENT, "no active");
+    EXPECT_STATUS(zoo_trainer_get_mask(NULL, tmask, NPARAMS), ZOO_NULL_POINTER, "trainer");
+    EXPECT(zoo_trainer_get_mask(t, mask, NPARAMS) == ZOO_OK && memcmp(mask, tmask, sizeof mask) == 0);
+    zoo_trainer_free(t);
+    zoo_model_free(model);
+}
+
 int main(void) {
     test_library_functions();
     test_model();
@@ -369,6 +426,7 @@ int main(void) {
     test_step_failures();
     test_ask_tell_order();
     test_forced_panic();
+    test_sparsity();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

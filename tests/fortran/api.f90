@@ -54,7 +54,7 @@ program api
   character(len=32) :: value
   real(c_double) :: params(17), other(17), loss, y(1)
   integer(c_int64_t) :: ids(40), id
-  logical :: got, updated
+  logical :: got, updated, mask(17)
 
   call expect(zoo_version() /= '', 'version')
   call expect(zoo_status_name(ZOO_BAD_SIZE) == 'ZOO_BAD_SIZE', 'status name')
@@ -119,6 +119,26 @@ program api
   call zoo_abort_iteration(asked)
   call zoo_trainer_get_params(asked, other)
   call expect(all(params == other), 'abort changes nothing')
+
+  ! Sparsity: pruning, masks and a ZO-GraSP pruning through zoo_step.
+  call zoo_trainer_prune(stepped, 'snip', 0.5_c_double, stat=stat)
+  call expect(stat == ZOO_INVALID_OPTION .and. index(zoo_last_error(), 'magnitude') > 0, 'unknown pruning method')
+  call zoo_trainer_prune(stepped, 'magnitude', 0.5_c_double)
+  call expect(zoo_trainer_num_active(stepped) == 17 - 6, 'magnitude pruning to 50% per layer')
+  call zoo_trainer_get_mask(stepped, mask)
+  call zoo_trainer_get_params(stepped, params)
+  call expect(all(params == 0 .or. mask), 'pruned weights are zero')
+  call zoo_trainer_begin_zo_grasp(stepped, 0.75_c_double, 0.01_c_double)
+  call zoo_trainer_set_mask(stepped, mask, stat=stat)
+  call expect(stat == ZOO_BAD_STATE, 'mask frozen during ZO-GraSP')
+  call zoo_step(stepped, fit_loss)
+  call zoo_step(stepped, fit_loss)
+  call expect(zoo_trainer_num_active(stepped) == 17 - 9, 'ZO-GraSP pruned to 75% per layer')
+  call expect(zoo_trainer_iteration(stepped) == 5, 'ZO-GraSP iterations do not count')
+  mask = .false.
+  call zoo_trainer_set_mask(stepped, mask, stat=stat)
+  call expect(stat == ZOO_INVALID_ARGUMENT, 'an all-pruned mask is rejected')
+  call zoo_trainer_get_params(stepped, params)
 
   call zoo_trainer_copy_model(stepped, copy)
   call zoo_model_get_params(copy, other)
