@@ -6,7 +6,8 @@
 //!    several sparsities (magnitude pruning, layer-wise).
 //! 2. One CGE-central iteration (2 evaluations per active weight, each a
 //!    forward of 16 rows) versus sparsity: the cost zeroth-order training
-//!    saves by pruning.
+//!    saves by pruning; with and without feature reuse (coordinate
+//!    candidates recompute only the layers their weight affects).
 //!
 //! Run: `cargo bench --bench sparse` (`-- --test` runs each case once).
 

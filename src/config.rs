@@ -159,6 +159,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         "iterations between redraws of the gradient subset when gradient_density < 1",
     ),
     spec(
+        "feature_reuse",
+        "off",
+        "off, on",
+        "CGE candidates recompute only the layers their coordinate affects (when every candidate runs the same batch)",
+    ),
+    spec(
         "nonfinite",
         "skip",
         "skip | error",
@@ -193,6 +199,8 @@ pub struct TrainerConfig {
     pub gradient_density: f64,
     /// Iterations between redraws of the gradient subset.
     pub redraw_every: u64,
+    /// Whether coordinate candidates reuse θ's features.
+    pub feature_reuse: bool,
 }
 
 impl Default for TrainerConfig {
@@ -221,6 +229,7 @@ impl Default for TrainerConfig {
             nonfinite: NonFinitePolicy::Skip,
             gradient_density: 1.0,
             redraw_every: 1,
+            feature_reuse: false,
         };
         for option in OPTIONS {
             config
@@ -310,6 +319,7 @@ impl TrainerConfig {
             "seed" => self.seed = v.integer(0)?,
             "gradient_density" => self.gradient_density = v.number(|x| x > 0.0 && x <= 1.0)?,
             "redraw_every" => self.redraw_every = v.integer(1)?,
+            "feature_reuse" => self.feature_reuse = v.choice(&[("off", false), ("on", true)])?,
             "threads" => self.threads = v.count(0)?,
             "nonfinite" => {
                 self.nonfinite = v.choice(&[
@@ -370,6 +380,7 @@ impl TrainerConfig {
             "seed" => self.seed.to_string(),
             "gradient_density" => self.gradient_density.to_string(),
             "redraw_every" => self.redraw_every.to_string(),
+            "feature_reuse" => if self.feature_reuse { "on" } else { "off" }.into(),
             "threads" => self.threads.to_string(),
             "nonfinite" => match self.nonfinite {
                 NonFinitePolicy::Skip => "skip",

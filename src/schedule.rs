@@ -33,6 +33,8 @@ pub(crate) struct Evaluation<'a> {
     pub model: &'a Model,
     /// The coordinates this iteration perturbs.
     pub active: &'a [usize],
+    /// Whether coordinate candidates reuse θ's features.
+    pub feature_reuse: bool,
     pub serial: u64,
     pub policy: NonFinitePolicy,
 }
@@ -44,7 +46,14 @@ impl Evaluation<'_> {
         F: FnOnce(&mut Candidate) -> LossResult,
     {
         scratch.materialize(self.plan, self.model.params(), self.active, self.serial, c);
-        let mut candidate = scratch.view(self.model.network(), CandidateId::new(self.serial, c));
+        let reuse = self
+            .feature_reuse
+            .then_some((self.plan, self.active, self.model.params()));
+        let mut candidate = scratch.view(
+            self.model.network(),
+            CandidateId::new(self.serial, c),
+            reuse,
+        );
         let loss = loss_fn(&mut candidate).map_err(|e| ZooError::CallbackFailed {
             candidate: c,
             code: e.code,

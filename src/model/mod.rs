@@ -7,10 +7,12 @@
 mod activation;
 mod backward;
 mod network;
+mod reuse;
 mod workspace;
 
 pub use activation::Activation;
 pub use network::{Layer, Network, SPARSE_DENSITY_THRESHOLD};
+pub use reuse::FeatureCache;
 pub use workspace::Workspace;
 
 use crate::error::{Result, ZooError};

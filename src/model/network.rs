@@ -187,10 +187,23 @@ impl Network {
         y: &mut [f64],
         ws: &mut Workspace,
     ) {
+        self.forward_from(0, params, x, n, y, ws);
+    }
+
+    /// Runs layers `first..` on `x`, the `n`-row input of layer `first`.
+    pub(crate) fn forward_from(
+        &self,
+        first: usize,
+        params: &[f64],
+        x: &[f64],
+        n: usize,
+        y: &mut [f64],
+        ws: &mut Workspace,
+    ) {
         let last = self.layers.len() - 1;
         let (mut front, mut back) = ws.ping_pong(n * self.max_width);
-        for (l, layer) in self.layers.iter().enumerate() {
-            let input: &[f64] = if l == 0 {
+        for (l, layer) in self.layers.iter().enumerate().skip(first) {
+            let input: &[f64] = if l == first {
                 x
             } else {
                 &front[..n * layer.inputs]

@@ -122,8 +122,13 @@ impl Trainer {
             self.serial,
             c,
         );
+        let reuse = self.config.feature_reuse.then_some((
+            &self.plan,
+            &self.active[..],
+            self.model.params(),
+        ));
         slot.scratch
-            .view(self.model.network(), id)
+            .view(self.model.network(), id, reuse)
             .forward_batch(x, n, y)
     }
 

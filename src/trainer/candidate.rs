@@ -1,8 +1,8 @@
 //! What a loss function sees: a view of one candidate θ_c, and the
 //! per-thread scratch in which θ_c is materialized.
 
-use crate::estimate::Plan;
-use crate::model::{Network, Workspace};
+use crate::estimate::{Perturbation, Plan};
+use crate::model::{FeatureCache, Network, Workspace};
 use crate::Result;
 
 /// Identifies one candidate of one opened iteration. Ids of an iteration
@@ -62,6 +62,40 @@ pub struct Candidate<'a> {
     pub(crate) network: &'a Network,
     pub(crate) params: &'a [f64],
     pub(crate) workspace: &'a mut Workspace,
+    pub(crate) reuse: Option<Reuse<'a>>,
+}
+
+/// What a coordinate candidate needs to reuse θ's features.
+pub(crate) struct Reuse<'a> {
+    cache: &'a mut FeatureCache,
+    theta: &'a [f64],
+    /// Names θ: the serial of the opened iteration.
+    key: u64,
+    coord: usize,
+    delta: f64,
+}
+
+impl<'a> Reuse<'a> {
+    /// Reuse for candidate `c` of `plan`, if it perturbs one coordinate.
+    pub(crate) fn for_candidate(
+        plan: &Plan,
+        c: usize,
+        active: &[usize],
+        theta: &'a [f64],
+        key: u64,
+        cache: &'a mut FeatureCache,
+    ) -> Option<Self> {
+        match plan.perturbation(c) {
+            Perturbation::Coordinate { position, sign } => Some(Self {
+                cache,
+                theta,
+                key,
+                coord: active[position],
+                delta: sign * plan.config.mu,
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl Candidate<'_> {
@@ -89,9 +123,27 @@ impl Candidate<'_> {
     }
 
     /// Runs the network with θ_c on `n` rows of `x`.
+    /// With `feature_reuse=on`, a coordinate candidate recomputes only the
+    /// layers its coordinate affects, reusing θ's features on this batch.
     pub fn forward_batch(&mut self, x: &[f64], n: usize, y: &mut [f64]) -> Result<()> {
-        self.network
-            .forward_batch(self.params, x, n, y, self.workspace)
+        match &mut self.reuse {
+            Some(r) => {
+                self.network.check_batch(self.params, x, n, y)?;
+                r.cache.prepare(self.network, r.key, r.theta, x, n);
+                self.network.forward_perturbed(
+                    self.params,
+                    r.coord,
+                    r.delta,
+                    r.cache,
+                    y,
+                    self.workspace,
+                );
+                Ok(())
+            }
+            None => self
+                .network
+                .forward_batch(self.params, x, n, y, self.workspace),
+        }
     }
 }
 
@@ -105,6 +157,7 @@ pub(crate) struct Scratch {
     /// Which direction of the current iteration `direction` holds.
     direction_holds: Option<usize>,
     pub(crate) workspace: Workspace,
+    pub(crate) features: FeatureCache,
     /// The opened iteration whose θ `params` was copied from.
     serial: Option<u64>,
     applied: Option<usize>,
@@ -145,13 +198,30 @@ impl Scratch {
         self.applied = Some(c);
     }
 
-    /// A candidate view of what [`Scratch::materialize`] made.
-    pub(crate) fn view<'a>(&'a mut self, network: &'a Network, id: CandidateId) -> Candidate<'a> {
+    /// A candidate view of what [`Scratch::materialize`] made; with
+    /// `reuse`, coordinate candidates reuse θ's features.
+    pub(crate) fn view<'a>(
+        &'a mut self,
+        network: &'a Network,
+        id: CandidateId,
+        reuse: Option<(&Plan, &[usize], &'a [f64])>,
+    ) -> Candidate<'a> {
+        let reuse = reuse.and_then(|(plan, active, theta)| {
+            Reuse::for_candidate(
+                plan,
+                id.index(),
+                active,
+                theta,
+                id.serial(),
+                &mut self.features,
+            )
+        });
         Candidate {
             id,
             network,
             params: &self.params,
             workspace: &mut self.workspace,
+            reuse,
         }
     }
 

@@ -257,6 +257,7 @@ impl Trainer {
             plan: &self.plan,
             model: &self.model,
             active: &self.active,
+            feature_reuse: self.config.feature_reuse,
             serial: self.serial,
             policy: self.config.nonfinite,
         }
@@ -316,6 +317,7 @@ impl Trainer {
             network: self.model.network(),
             params: self.model.params(),
             workspace: &mut scratch.workspace,
+            reuse: None,
         };
         loss_fn(&mut view).map_err(|e| ZooError::CallbackFailed {
             candidate: 0,

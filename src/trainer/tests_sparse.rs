@@ -263,3 +263,64 @@ fn sparse_gradient_regime_updates_a_redrawn_subset() {
     }
     assert_eq!(a.params(), b.params());
 }
+
+#[test]
+fn feature_reuse_matches_full_forward_and_stays_bit_reproducible() {
+    let (x, y) = problem();
+    let model = Model::mlp(&[3, 12, 8, 1], Activation::Tanh, 3).unwrap();
+    let run = |options: &str, threads: usize| {
+        let mut t = Trainer::new(model.clone(), &format!("{options} threads={threads}")).unwrap();
+        for _ in 0..5 {
+            t.step_parallel(|c| {
+                let mut out = vec![0.0; y.len()];
+                c.forward_batch(&x, y.len(), &mut out).unwrap();
+                Ok(out
+                    .iter()
+                    .zip(&y)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    / y.len() as f64)
+            })
+            .unwrap();
+        }
+        t.params().to_vec()
+    };
+    let options = "estimator=cge-central mu=1e-4 optimizer=sgd lr=0.05";
+    let full = run(options, 1);
+    let reused = run(&format!("{options} feature_reuse=on"), 1);
+    let worst = full
+        .iter()
+        .zip(&reused)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-8, "feature reuse changed the weights by {worst}");
+    assert_ne!(
+        full, reused,
+        "the reuse path really ran (it rounds differently)"
+    );
+    assert_eq!(
+        reused,
+        run(&format!("{options} feature_reuse=on"), 3),
+        "bit-identical across threads"
+    );
+
+    // Through ask/tell's forward_batch too.
+    let mut t = Trainer::new(model.clone(), &format!("{options} feature_reuse=on")).unwrap();
+    let mut done = 0;
+    while done < 5 {
+        for id in t.ask_batch(7) {
+            let mut out = vec![0.0; y.len()];
+            t.forward_batch(id, &x, y.len(), &mut out).unwrap();
+            let loss = out
+                .iter()
+                .zip(&y)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                / y.len() as f64;
+            if t.tell(id, loss).unwrap().is_some() {
+                done += 1;
+            }
+        }
+    }
+    assert_eq!(t.params(), &reused[..]);
+}
