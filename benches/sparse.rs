@@ -84,36 +84,41 @@ fn main() {
     let rows = 16;
     let x = &x[..rows * SIZES[0]];
     println!("\none CGE-central iteration (2 x active evaluations, each a forward of {rows} rows), 1 thread");
-    println!("| sparsity | active weights | candidates | iteration time | vs dense |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| sparsity | active weights | candidates | iteration time | vs dense | with feature reuse | reuse speedup |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     let mut dense_time = 0.0;
     for sparsity in [0.0, 0.5, 0.9, 0.95] {
         let model = pruned(sparsity);
         let active = model.num_active();
-        let mut trainer = Trainer::new(model, "estimator=cge-central lr=1e-4").unwrap();
-        let candidates = trainer.candidates_per_iteration();
-        let mut out = vec![0.0; rows];
-        let times: Vec<f64> = (0..if quick { 1 } else { 5 })
-            .map(|_| {
-                seconds(1, || {
-                    trainer
-                        .step(|c| {
-                            c.forward_batch(x, rows, &mut out).unwrap();
-                            Ok(out.iter().map(|v| v * v).sum())
-                        })
-                        .unwrap();
+        let iteration_time = |options: &str| {
+            let mut trainer = Trainer::new(model.clone(), options).unwrap();
+            let mut out = vec![0.0; rows];
+            let times: Vec<f64> = (0..if quick { 1 } else { 5 })
+                .map(|_| {
+                    seconds(1, || {
+                        trainer
+                            .step(|c| {
+                                c.forward_batch(x, rows, &mut out).unwrap();
+                                Ok(out.iter().map(|v| v * v).sum())
+                            })
+                            .unwrap();
+                    })
                 })
-            })
-            .collect();
-        let t = median(times);
+                .collect();
+            (median(times), trainer.candidates_per_iteration())
+        };
+        let (t, candidates) = iteration_time("estimator=cge-central lr=1e-4");
+        let (reused, _) = iteration_time("estimator=cge-central lr=1e-4 feature_reuse=on");
         if sparsity == 0.0 {
             dense_time = t;
         }
         println!(
-            "| {:.0}% | {active} | {candidates} | {:.1} ms | {:.3} |",
+            "| {:.0}% | {active} | {candidates} | {:.1} ms | {:.3} | {:.1} ms | {:.1}x |",
             sparsity * 100.0,
             t * 1e3,
-            t / dense_time
+            t / dense_time,
+            reused * 1e3,
+            t / reused
         );
     }
 }
