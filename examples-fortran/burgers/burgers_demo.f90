@@ -16,7 +16,7 @@ program burgers_demo
   implicit none
 
   integer, parameter :: NTRAIN = 8, NTEST = 8, STEPS_TRAIN = 20, STEPS_TEST = 60, MAXMETHODS = 8
-  integer, parameter :: TRAIN_SEED = 1, TEST_SEED = 1001, NSTUDIES = 3
+  integer, parameter :: TRAIN_SEED = 1, TEST_SEED = 1001, NSTUDIES = 3, ABLATION = 4
   !> The two regimes: smooth (nu = 0.02, amplitude 1) and sharp (nu = 0.01,
   !> amplitude 1.5, shocks the coarse grid cannot resolve).
   real(dp), parameter :: SMOOTH_NU = 0.02_dp, SMOOTH_AMPLITUDE = 1.0_dp
@@ -40,10 +40,10 @@ program burgers_demo
 
   type(task), target :: correction_task, closure_task
   type(dataset) :: test
-  type(result) :: results(MAXMETHODS, NSTUDIES)
+  type(result) :: results(MAXMETHODS, ABLATION)
   !> The reference of test case 1 at steps 10, 30 and 60, per study.
-  real(dp) :: reference_snapshot(NCOARSE, 3, NSTUDIES)
-  integer :: nresults(NSTUDIES) = 0, jsonl, argc, i
+  real(dp) :: reference_snapshot(NCOARSE, 3, ABLATION)
+  integer :: nresults(ABLATION) = 0, jsonl, argc, i
   logical :: quick
   character(len=512) :: arg, outdir
   real(dp) :: scale_iterations
@@ -76,6 +76,7 @@ program burgers_demo
   call set_regime(SHARP_NU, SHARP_AMPLITUDE)
   call correction_study(2, 'correction-sharp', .false.)
   call closure_study(3)
+  if (.not. quick) call sparsity_ablation(ABLATION)
   close (jsonl)
 
   call write_plot_data(1, 'correction-smooth')
@@ -85,6 +86,8 @@ program burgers_demo
        'NON')
   call print_table(2, '(a) the same correction; sharp regime (nu = 0.01, |u| <= 1.5, unresolved shocks)', 'NON')
   call print_table(3, '(b) eddy-viscosity closure inside a central solver; sharp regime', 'const')
+  if (.not. quick) call print_table(ABLATION, '(b) sparsity ablation: the closure trained by CGE (2 rollouts per ' // &
+       'active weight) on pruned networks', 'const')
   write (*, '(/, 5a)') 'per-iteration metrics: ', trim(outdir), '/metrics.jsonl; plot data: ', trim(outdir), '/*.dat'
 
   if (quick) then
@@ -127,8 +130,9 @@ contains
 
   !> Trains `start` by zeroth-order optimization through the coarse solver
   !> of task `t`; returns the trained model.
-  subroutine train_zo(t, start, options, iterations, label, trained, evaluations, seconds)
+  subroutine train_zo(t, start, options, iterations, label, trained, evaluations, seconds, grasp_sparsity)
     type(task), target, intent(inout) :: t
+    real(dp), intent(in), optional :: grasp_sparsity
     type(zoo_model), intent(in) :: start
     character(len=*), intent(in) :: options, label
     integer, intent(in) :: iterations
@@ -142,6 +146,14 @@ contains
     call system_clock(clock)
     call zoo_trainer_new(trainer, start, options)
     evaluations = 0
+    if (present(grasp_sparsity)) then
+       ! ZO-GraSP: two iterations that estimate Hg from losses, then prune.
+       call zoo_trainer_begin_zo_grasp(trainer, grasp_sparsity, 1e-2_dp)
+       do k = 1, 2
+          call zoo_step(trainer, rollout_loss, userdata=c_loc(t), flags=ZOO_THREADSAFE)
+          evaluations = evaluations + int(zoo_trainer_metric(trainer, 'evaluations'))
+       end do
+    end if
     do k = 1, iterations
        call zoo_step(trainer, rollout_loss, userdata=c_loc(t), flags=ZOO_THREADSAFE, loss=loss, stat=stat)
        if (stat /= ZOO_OK) then
@@ -282,6 +294,57 @@ contains
     call zoo_model_free(warm)
     call zoo_model_free(initial)
   end subroutine closure_study
+
+  !> The closure with CGE on dense and pruned networks: magnitude pruning
+  !> of the initial network, and ZO-GraSP pruning through the solver.
+  subroutine sparsity_ablation(study)
+    integer, intent(in) :: study
+    type(zoo_model) :: initial, pruned, trained
+    type(coupling) :: net
+    real(dp) :: seconds, best
+    integer :: evaluations, j
+    real(dp), parameter :: sparsities(3) = [0.0_dp, 0.5_dp, 0.9_dp]
+    character(len=*), parameter :: CGE = 'estimator=cge-central mu=0.001 optimizer=adam lr=0.01 threads=2'
+    character(len=64) :: name
+
+    call record(study, 'SRC (no closure)', CLOSURE, net, 0.0_dp, 0)
+    call best_constant(best, evaluations)
+    net%kind = 3
+    net%constant = best
+    call record(study, 'best constant nu_t = ' // ftoa(best), CLOSURE, net, 0.0_dp, evaluations)
+    net%kind = 2
+    call zoo_model_new_mlp(initial, [CLOSURE_INPUTS, 16, 1], 'tanh', 9_c_int64_t)
+    do j = 1, size(sparsities)
+       call copy_closure_model(initial, pruned)
+       if (sparsities(j) > 0) call zoo_model_prune(pruned, 'magnitude', sparsities(j))
+       write (name, '(a, i0, a, i0, a)') 'CGE, ', nint(100 * sparsities(j)), '% pruned (magnitude), ', &
+            zoo_model_num_active(pruned), ' active'
+       call train_zo(closure_task, pruned, CGE, iters(40), 'ablation ' // trim(name), trained, evaluations, seconds)
+       net%model = trained
+       call record(study, trim(name), CLOSURE, net, seconds, evaluations)
+       call zoo_model_free(pruned)
+    end do
+    call train_zo(closure_task, initial, CGE, iters(40), 'ablation zo-grasp 90%', trained, evaluations, seconds, &
+         grasp_sparsity=0.9_dp)
+    write (name, '(a, i0, a)') 'CGE, 90% pruned (ZO-GraSP), ', zoo_model_num_active(trained), ' active'
+    net%model = trained
+    call record(study, trim(name), CLOSURE, net, seconds, evaluations)
+    call zoo_model_free(trained)
+    call zoo_model_free(initial)
+  end subroutine sparsity_ablation
+
+  !> A copy of a closure network (through its parameters and mask).
+  subroutine copy_closure_model(source, copy)
+    type(zoo_model), intent(in) :: source
+    type(zoo_model), intent(inout) :: copy
+    real(dp) :: params(CLOSURE_INPUTS * 16 + 16 + 16 + 1)
+    logical :: mask(size(params))
+    call zoo_model_new_mlp(copy, [CLOSURE_INPUTS, 16, 1], 'tanh', 9_c_int64_t)
+    call zoo_model_get_mask(source, mask)
+    call zoo_model_set_mask(copy, mask)
+    call zoo_model_get_params(source, params)
+    call zoo_model_set_params(copy, params)
+  end subroutine copy_closure_model
 
   !> Golden-section search of the constant eddy viscosity in [0, 0.2] on
   !> the same training rollout loss.
