@@ -34,7 +34,7 @@ module zoo
   public :: zoo_candidate_forward, zoo_candidate_forward_batch, zoo_candidate_index, zoo_candidate_get_params
   public :: zoo_ask, zoo_ask_batch, zoo_forward, zoo_forward_batch, zoo_candidate_params, zoo_tell
   public :: zoo_abort_iteration
-  public :: zoo_model_prune, zoo_model_get_mask, zoo_model_set_mask
+  public :: zoo_model_prune, zoo_model_prune_layers, zoo_model_get_mask, zoo_model_set_mask
   public :: zoo_trainer_prune, zoo_trainer_get_mask, zoo_trainer_set_mask, zoo_trainer_num_active
   public :: zoo_trainer_begin_zo_grasp
 
@@ -321,6 +321,16 @@ module zoo
        integer(c_int64_t), value :: seed
        integer(c_int32_t) :: s
      end function c_zoo_prune
+     function c_zoo_model_prune_layers(model, method, sparsities, nlayers, seed) &
+          bind(c, name="zoo_model_prune_layers") result(s)
+       import :: c_ptr, c_char, c_double, c_size_t, c_int64_t, c_int32_t
+       type(c_ptr), value :: model
+       character(kind=c_char), intent(in) :: method(*)
+       real(c_double), intent(in) :: sparsities(*)
+       integer(c_size_t), value :: nlayers
+       integer(c_int64_t), value :: seed
+       integer(c_int32_t) :: s
+     end function c_zoo_model_prune_layers
      function c_zoo_get_mask(handle, mask, n) bind(c) result(s)
        import :: c_ptr, c_int8_t, c_size_t, c_int32_t
        type(c_ptr), value :: handle
@@ -803,6 +813,17 @@ contains
     integer, intent(out), optional :: stat
     call finish(c_zoo_model_prune(model%ptr, to_c(method), sparsity, seed_or_zero(seed)), stat, 'zoo_model_prune')
   end subroutine zoo_model_prune
+
+  !> Prunes layer l to its own sparsity sparsities(l).
+  subroutine zoo_model_prune_layers(model, method, sparsities, seed, stat)
+    type(zoo_model), intent(inout) :: model
+    character(len=*), intent(in) :: method
+    real(c_double), intent(in), contiguous :: sparsities(:)
+    integer(c_int64_t), intent(in), optional :: seed
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_model_prune_layers(model%ptr, to_c(method), sparsities, int(size(sparsities), c_size_t), &
+         seed_or_zero(seed)), stat, 'zoo_model_prune_layers')
+  end subroutine zoo_model_prune_layers
 
   integer(c_int64_t) function seed_or_zero(seed)
     integer(c_int64_t), intent(in), optional :: seed

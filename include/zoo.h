@@ -275,6 +275,17 @@ zoo_status zoo_model_prune(struct zoo_model *model,
                            double sparsity,
                            uint64_t seed);
 
+// Prunes layer l of `model` to its own sparsity `sparsities[l]` (l <
+// nlayers = number of layers), choosing weights like `zoo_model_prune`'s
+// `method`. On error the model is unchanged.
+// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE (nlayers), ZOO_INVALID_OPTION,
+// ZOO_INVALID_ARGUMENT, ZOO_INVALID_STRING.
+zoo_status zoo_model_prune_layers(struct zoo_model *model,
+                                  const char *method,
+                                  const double *sparsities,
+                                  size_t nlayers,
+                                  uint64_t seed);
+
 // Copies the mask into `mask[0..n]` (n = number of parameters): 1 for an
 // active coordinate, 0 for a pruned one. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
 zoo_status zoo_model_get_mask(const struct zoo_model *model, uint8_t *mask, size_t n);

@@ -84,25 +84,59 @@ pub fn mask_from_scores(
     scope: Scope,
 ) -> Result<Vec<bool>> {
     check_sparsity(sparsity)?;
+    let groups: Vec<(Vec<usize>, f64)> = match scope {
+        Scope::LayerWise => network
+            .layers()
+            .iter()
+            .map(|l| ((l.weight_offset..l.bias_offset()).collect(), sparsity))
+            .collect(),
+        Scope::Global => vec![(
+            network
+                .layers()
+                .iter()
+                .flat_map(|l| l.weight_offset..l.bias_offset())
+                .collect(),
+            sparsity,
+        )],
+    };
+    keep_best(network, scores, current, groups)
+}
+
+/// Like [`mask_from_scores`] with one sparsity per layer.
+pub fn mask_from_scores_per_layer(
+    network: &Network,
+    scores: &[f64],
+    current: &[bool],
+    sparsities: &[f64],
+) -> Result<Vec<bool>> {
+    check_len("layer sparsities", network.layers().len(), sparsities.len())?;
+    for &s in sparsities {
+        check_sparsity(s)?;
+    }
+    let groups = network
+        .layers()
+        .iter()
+        .zip(sparsities)
+        .map(|(l, &s)| ((l.weight_offset..l.bias_offset()).collect(), s))
+        .collect();
+    keep_best(network, scores, current, groups)
+}
+
+/// In each group of weight coordinates, keeps the round((1 − s)·size)
+/// allowed ones with the highest scores.
+fn keep_best(
+    network: &Network,
+    scores: &[f64],
+    current: &[bool],
+    groups: Vec<(Vec<usize>, f64)>,
+) -> Result<Vec<bool>> {
     check_len("scores", network.num_params(), scores.len())?;
     check_len("mask", network.num_params(), current.len())?;
     if let Some(i) = scores.iter().position(|s| s.is_nan()) {
         return Err(ZooError::InvalidArgument(format!("score {i} is NaN")));
     }
     let mut mask = current.to_vec();
-    let groups: Vec<Vec<usize>> = match scope {
-        Scope::LayerWise => network
-            .layers()
-            .iter()
-            .map(|l| (l.weight_offset..l.bias_offset()).collect())
-            .collect(),
-        Scope::Global => vec![network
-            .layers()
-            .iter()
-            .flat_map(|l| l.weight_offset..l.bias_offset())
-            .collect()],
-    };
-    for group in groups {
+    for (group, sparsity) in groups {
         let keep = group.len() - (sparsity * group.len() as f64).round() as usize;
         let mut candidates: Vec<usize> = group.into_iter().filter(|&i| current[i]).collect();
         candidates.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
@@ -124,6 +158,17 @@ impl Model {
             }
         };
         self.prune_by_scores(&scores, sparsity, scope)
+    }
+
+    /// Prunes each layer to its own sparsity (`sparsities[l]` for layer l),
+    /// choosing weights by `method`'s scores. On error nothing changes.
+    pub fn prune_layers(&mut self, method: Method, sparsities: &[f64]) -> Result<()> {
+        let scores: Vec<f64> = match method {
+            Method::Magnitude(_) => self.params().iter().map(|v| v.abs()).collect(),
+            Method::Random { seed } => random_scores(self.num_params(), seed, 0),
+        };
+        let mask = mask_from_scores_per_layer(self.network(), &scores, self.mask(), sparsities)?;
+        self.set_mask(&mask)
     }
 
     /// Prunes the weights with the lowest keep `scores`.
@@ -200,6 +245,25 @@ mod tests {
             "pruned weights stay pruned"
         );
         assert_eq!(model.layer_sparsity(), vec![0.75, 0.75]);
+    }
+
+    #[test]
+    fn layers_can_have_their_own_ratios() {
+        let mut model = Model::mlp(&[4, 10, 5, 1], Activation::Relu, 3).unwrap();
+        model
+            .prune_layers(Method::Random { seed: 2 }, &[0.5, 0.9, 0.2])
+            .unwrap();
+        assert_eq!(model.layer_sparsity(), vec![0.5, 0.9, 0.2]);
+        let before = model.clone();
+        assert!(model
+            .prune_layers(Method::Random { seed: 2 }, &[0.5, 0.9])
+            .unwrap_err()
+            .to_string()
+            .contains("layer sparsities"));
+        assert!(model
+            .prune_layers(Method::Magnitude(Scope::LayerWise), &[0.5, 1.2, 0.0])
+            .is_err());
+        assert_eq!(model, before);
     }
 
     #[test]

@@ -47,6 +47,27 @@ pub unsafe extern "C" fn zoo_model_prune(
     })
 }
 
+/// Prunes layer l of `model` to its own sparsity `sparsities[l]` (l <
+/// nlayers = number of layers), choosing weights like `zoo_model_prune`'s
+/// `method`. On error the model is unchanged.
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE (nlayers), ZOO_INVALID_OPTION,
+/// ZOO_INVALID_ARGUMENT, ZOO_INVALID_STRING.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_prune_layers(
+    model: *mut zoo_model,
+    method: *const c_char,
+    sparsities: *const f64,
+    nlayers: usize,
+    seed: u64,
+) -> zoo_status {
+    guard(|| {
+        let model = &mut handle_mut(model, "model")?.model;
+        let method = Method::parse(string(method, "method")?, seed)?;
+        model.prune_layers(method, array(sparsities, nlayers, "sparsities")?)?;
+        ok()
+    })
+}
+
 /// Copies the mask into `mask[0..n]` (n = number of parameters): 1 for an
 /// active coordinate, 0 for a pruned one. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
 #[no_mangle]

@@ -376,7 +376,12 @@ static void test_sparsity(void) {
     EXPECT_STATUS(zoo_model_set_mask(model, bad, NPARAMS), ZOO_INVALID_ARGUMENT, "mask[4] is 7");
     EXPECT(zoo_model_get_params(model, after, NPARAMS) == ZOO_OK && memcmp(before, after, sizeof before) == 0);
 
-    EXPECT(zoo_model_prune(model, "magnitude", 0.5, 0) == ZOO_OK);
+    const double ratios[2] = {0.5, 0.5}, bad_ratios[2] = {0.5, 2.0};
+    EXPECT_STATUS(zoo_model_prune_layers(model, "magnitude", ratios, 3, 0), ZOO_BAD_SIZE, "layer sparsities");
+    EXPECT_STATUS(zoo_model_prune_layers(model, "magnitude", bad_ratios, 2, 0), ZOO_INVALID_ARGUMENT, "sparsity 2");
+    EXPECT_STATUS(zoo_model_prune_layers(model, "magnitude", NULL, 2, 0), ZOO_NULL_POINTER, "sparsities");
+    EXPECT(zoo_model_get_params(model, after, NPARAMS) == ZOO_OK && memcmp(before, after, sizeof before) == 0);
+    EXPECT(zoo_model_prune_layers(model, "magnitude", ratios, 2, 0) == ZOO_OK);
     size_t active = 0;
     EXPECT(zoo_model_num_active(model, &active) == ZOO_OK && active == NPARAMS - 4 - 2);
     EXPECT(zoo_model_get_mask(model, mask, NPARAMS) == ZOO_OK);
