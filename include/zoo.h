@@ -70,6 +70,11 @@ enum zoo_status
   // Not an error: `zoo_ask` has no candidate to hand out until the
   // outstanding losses are told.
   ZOO_NO_CANDIDATE = 13,
+  // The evaluation failed on another rank, so every rank aborted the
+  // iteration; the weights are untouched.
+  ZOO_RANK_FAILED = 14,
+  // The host's allreduce callback returned non-zero.
+  ZOO_ALLREDUCE_FAILED = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -92,6 +97,11 @@ typedef struct zoo_model zoo_model;
 // `zoo_trainer_free`. A trainer is not thread-safe: call it from one
 // thread at a time (zoo runs candidates on its own threads when asked to).
 typedef struct zoo_trainer zoo_trainer;
+
+// The host's allreduce: replace `values[0..n]` by their sum over all
+// ranks of its communicator (e.g. `MPI_Allreduce(MPI_IN_PLACE, values, n,
+// MPI_DOUBLE, MPI_SUM, comm)`). Return 0 on success.
+typedef int32_t (*zoo_allreduce_fn)(void *userdata, double *values, size_t n);
 
 // A loss callback: evaluate the host's black box with the network of
 // `candidate` and write the loss to `*loss`. Return 0 on success; any
@@ -128,7 +138,7 @@ void zoo_debug_panic_next_call(void);
 // none is open) and writes its id to `*id`. Returns ZOO_NO_CANDIDATE (not
 // an error; `*id` untouched) when every candidate of the iteration has
 // been handed out and losses are still awaited.
-// Errors: ZOO_NULL_POINTER.
+// Errors: ZOO_NULL_POINTER, ZOO_BAD_STATE (the trainer has a communicator).
 zoo_status zoo_ask(struct zoo_trainer *trainer, uint64_t *id);
 
 // Hands out up to `max` candidates at once: writes their ids to
@@ -262,6 +272,31 @@ zoo_status zoo_model_fit(struct zoo_model *model,
                          size_t nrows,
                          const char *options,
                          double *final_loss);
+
+// Makes the trainer one of `size` ranks (this one `rank`) that train the
+// same model together: each `zoo_step` ends with one call of `allreduce`
+// on every rank. With option partition=candidates (default) the ranks
+// share the candidates; with partition=replicated each rank evaluates
+// every candidate on its own subdomain and the partial losses are summed.
+// Weights stay bit-identical on all ranks without a broadcast. Every rank
+// must create the trainer with the same model, options and seed, and call
+// the same functions in the same order; an evaluation failure on one rank
+// aborts the iteration on all (ZOO_RANK_FAILED on the others). zoo_ask is
+// not available on such a trainer. The allreduce is called from the
+// thread calling zoo_step.
+// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (rank ≥ size or size 0),
+// ZOO_BAD_STATE.
+zoo_status zoo_trainer_set_communicator(struct zoo_trainer *trainer,
+                                        zoo_allreduce_fn allreduce,
+                                        void *userdata,
+                                        uint32_t rank,
+                                        uint32_t size);
+
+// Collective: checks that every rank holds the same weights (one
+// allreduce of a hash of θ). Writes 1 to `*consistent` when they agree,
+// 0 when some rank diverged (1 without a communicator).
+// Errors: ZOO_NULL_POINTER, ZOO_ALLREDUCE_FAILED.
+zoo_status zoo_trainer_check_consistency(struct zoo_trainer *trainer, int32_t *consistent);
 
 // Prunes weights of `model` (biases are kept) until a fraction
 // `sparsity` in [0, 1) of them is pruned; pruned weights become exactly 0

@@ -53,6 +53,12 @@ pub enum ZooError {
     /// A C string that is not valid UTF-8 (C API).
     #[error("{0} is not valid UTF-8")]
     InvalidString(&'static str),
+    /// Another rank's evaluation failed, so every rank aborted the iteration.
+    #[error("the iteration was aborted because the evaluation failed on {ranks} other rank(s)")]
+    RankFailed { ranks: usize },
+    /// The host's allreduce callback reported a failure.
+    #[error("the allreduce callback returned {code}; ranks may now disagree, check with a consistency check")]
+    AllreduceFailed { code: i32 },
     /// The iteration could not produce an update; weights are unchanged.
     #[error("iteration {iteration} failed: {reason}")]
     IterationFailed { iteration: u64, reason: String },

@@ -27,6 +27,28 @@ pub(crate) fn build_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
         .map_err(|e| ZooError::BadState(format!("cannot start {threads} threads: {e}")))
 }
 
+/// Which candidates this process evaluates: with `partition=candidates`
+/// over `size` ranks, candidate c belongs to rank c mod size; otherwise
+/// every rank evaluates every candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Share {
+    pub rank: usize,
+    pub size: usize,
+    pub split: bool,
+}
+
+impl Share {
+    pub(crate) const ALL: Share = Share {
+        rank: 0,
+        size: 1,
+        split: false,
+    };
+
+    pub(crate) fn owns(&self, c: usize) -> bool {
+        !self.split || c % self.size == self.rank
+    }
+}
+
 /// What every evaluation of one iteration shares.
 pub(crate) struct Evaluation<'a> {
     pub plan: &'a Plan,
@@ -35,6 +57,8 @@ pub(crate) struct Evaluation<'a> {
     pub active: &'a [usize],
     /// Whether coordinate candidates reuse θ's features.
     pub feature_reuse: bool,
+    /// This rank's share of the candidates.
+    pub share: Share,
     pub serial: u64,
     pub policy: NonFinitePolicy,
 }
@@ -84,7 +108,11 @@ impl Evaluation<'_> {
         F: FnMut(&mut Candidate) -> LossResult,
     {
         for (c, slot) in losses.iter_mut().enumerate() {
-            *slot = self.one(c, scratch, &mut loss_fn)?;
+            *slot = if self.share.owns(c) {
+                self.one(c, scratch, &mut loss_fn)?
+            } else {
+                0.0
+            };
         }
         Ok(())
     }
@@ -106,6 +134,10 @@ impl Evaluation<'_> {
                 .with_max_len(1)
                 .enumerate()
                 .try_for_each(|(c, slot)| {
+                    if !self.share.owns(c) {
+                        *slot = 0.0;
+                        return Ok(());
+                    }
                     let thread = rayon::current_thread_index().unwrap_or(0);
                     let mut mine = scratch[thread].lock().unwrap_or_else(|p| p.into_inner());
                     *slot = self.one(c, &mut mine, loss_fn)?;

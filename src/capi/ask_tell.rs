@@ -8,12 +8,18 @@ use crate::trainer::CandidateId;
 /// none is open) and writes its id to `*id`. Returns ZOO_NO_CANDIDATE (not
 /// an error; `*id` untouched) when every candidate of the iteration has
 /// been handed out and losses are still awaited.
-/// Errors: ZOO_NULL_POINTER.
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_STATE (the trainer has a communicator).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_ask(trainer: *mut zoo_trainer, id: *mut u64) -> zoo_status {
     guard(|| {
         let id = out_ptr(id, "id")?;
-        match handle_mut(trainer, "trainer")?.trainer.ask() {
+        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        if trainer.has_communicator() {
+            return Err(crate::error::ZooError::BadState(
+                "ask/tell is not available on a trainer with a communicator; use zoo_step across ranks".into(),
+            ));
+        }
+        match trainer.ask() {
             Some(candidate) => {
                 *id = candidate.to_raw();
                 ok()

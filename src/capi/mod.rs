@@ -15,12 +15,14 @@
 
 mod ask_tell;
 mod model;
+mod ranks;
 mod sparse;
 mod step;
 mod trainer;
 
 pub use ask_tell::*;
 pub use model::*;
+pub use ranks::*;
 pub use sparse::*;
 pub use step::*;
 pub use trainer::*;
@@ -68,6 +70,11 @@ pub enum zoo_status {
     /// Not an error: `zoo_ask` has no candidate to hand out until the
     /// outstanding losses are told.
     ZOO_NO_CANDIDATE = 13,
+    /// The evaluation failed on another rank, so every rank aborted the
+    /// iteration; the weights are untouched.
+    ZOO_RANK_FAILED = 14,
+    /// The host's allreduce callback returned non-zero.
+    ZOO_ALLREDUCE_FAILED = 15,
 }
 
 use zoo_status::*;
@@ -85,6 +92,8 @@ fn status_of(error: &ZooError) -> zoo_status {
         ZooError::IterationFailed { .. } => ZOO_ITERATION_FAILED,
         ZooError::NullPointer(_) => ZOO_NULL_POINTER,
         ZooError::InvalidString(_) => ZOO_INVALID_STRING,
+        ZooError::RankFailed { .. } => ZOO_RANK_FAILED,
+        ZooError::AllreduceFailed { .. } => ZOO_ALLREDUCE_FAILED,
     }
 }
 
@@ -255,6 +264,8 @@ pub extern "C" fn zoo_status_name(status: u32) -> *const c_char {
         11 => "ZOO_INVALID_STRING\0",
         12 => "ZOO_PANIC\0",
         13 => "ZOO_NO_CANDIDATE\0",
+        14 => "ZOO_RANK_FAILED\0",
+        15 => "ZOO_ALLREDUCE_FAILED\0",
         _ => "ZOO_UNKNOWN_STATUS\0",
     };
     name.as_ptr().cast()

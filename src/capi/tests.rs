@@ -1,7 +1,7 @@
 use super::*;
 use std::ffi::CStr;
 
-const ALL: [zoo_status; 14] = [
+const ALL: [zoo_status; 16] = [
     ZOO_OK,
     ZOO_NULL_POINTER,
     ZOO_BAD_SIZE,
@@ -16,6 +16,8 @@ const ALL: [zoo_status; 14] = [
     ZOO_INVALID_STRING,
     ZOO_PANIC,
     ZOO_NO_CANDIDATE,
+    ZOO_RANK_FAILED,
+    ZOO_ALLREDUCE_FAILED,
 ];
 
 fn text(ptr: *const c_char) -> String {

@@ -165,6 +165,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         "CGE candidates recompute only the layers their coordinate affects (when every candidate runs the same batch)",
     ),
     spec(
+        "partition",
+        "candidates",
+        "candidates, replicated",
+        "with a communicator: ranks share the candidates, or each evaluates all of them on its subdomain",
+    ),
+    spec(
         "nonfinite",
         "skip",
         "skip | error",
@@ -201,6 +207,8 @@ pub struct TrainerConfig {
     pub redraw_every: u64,
     /// Whether coordinate candidates reuse θ's features.
     pub feature_reuse: bool,
+    /// How ranks share candidates.
+    pub partition: crate::trainer::Partition,
 }
 
 impl Default for TrainerConfig {
@@ -230,6 +238,7 @@ impl Default for TrainerConfig {
             gradient_density: 1.0,
             redraw_every: 1,
             feature_reuse: false,
+            partition: crate::trainer::Partition::Candidates,
         };
         for option in OPTIONS {
             config
@@ -320,6 +329,12 @@ impl TrainerConfig {
             "gradient_density" => self.gradient_density = v.number(|x| x > 0.0 && x <= 1.0)?,
             "redraw_every" => self.redraw_every = v.integer(1)?,
             "feature_reuse" => self.feature_reuse = v.choice(&[("off", false), ("on", true)])?,
+            "partition" => {
+                self.partition = v.choice(&[
+                    ("candidates", crate::trainer::Partition::Candidates),
+                    ("replicated", crate::trainer::Partition::Replicated),
+                ])?
+            }
             "threads" => self.threads = v.count(0)?,
             "nonfinite" => {
                 self.nonfinite = v.choice(&[
@@ -381,6 +396,11 @@ impl TrainerConfig {
             "gradient_density" => self.gradient_density.to_string(),
             "redraw_every" => self.redraw_every.to_string(),
             "feature_reuse" => if self.feature_reuse { "on" } else { "off" }.into(),
+            "partition" => match self.partition {
+                crate::trainer::Partition::Candidates => "candidates",
+                crate::trainer::Partition::Replicated => "replicated",
+            }
+            .into(),
             "threads" => self.threads.to_string(),
             "nonfinite" => match self.nonfinite {
                 NonFinitePolicy::Skip => "skip",

@@ -40,7 +40,12 @@ impl Trainer {
     /// Hands out the next candidate of the open iteration (opening one if
     /// none is open), or `None` when every candidate has been handed out
     /// and losses are still awaited.
+    /// A trainer with a communicator hands out nothing: across ranks, use
+    /// `step` or `step_parallel`.
     pub fn ask(&mut self) -> Option<CandidateId> {
+        if self.comm.is_some() {
+            return None;
+        }
         if self.ask.is_none() {
             self.open();
             self.ask = Some(AskState {

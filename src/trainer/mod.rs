@@ -27,10 +27,12 @@
 
 mod ask_tell;
 mod candidate;
+mod ranks;
 mod sparse;
 
 pub(crate) use candidate::Scratch;
 pub use candidate::{Candidate, CandidateId, LossError, LossResult};
+pub use ranks::{Allreduce, Partition};
 
 use crate::config::TrainerConfig;
 use crate::error::{Result, ZooError};
@@ -96,6 +98,9 @@ pub struct Trainer {
     mask_version: u64,
     grasp: Option<sparse::GraspProbe>,
     grasp_scores: Option<Vec<f64>>,
+    comm: Option<ranks::Communicator>,
+    /// Reused by the allreduce of each iteration's losses.
+    reduce_buf: Vec<f64>,
 }
 
 impl Trainer {
@@ -121,6 +126,8 @@ impl Trainer {
             mask_version: 0,
             grasp: None,
             grasp_scores: None,
+            comm: None,
+            reduce_buf: Vec::new(),
             model,
             config,
             iteration: 0,
@@ -258,6 +265,7 @@ impl Trainer {
             model: &self.model,
             active: &self.active,
             feature_reuse: self.config.feature_reuse,
+            share: self.share(),
             serial: self.serial,
             policy: self.config.nonfinite,
         }
@@ -278,7 +286,7 @@ impl Trainer {
             .sequential(&mut scratch, &mut losses, loss_fn);
         drop(scratch);
         self.losses = losses;
-        outcome?;
+        self.combine_losses(outcome)?;
         self.finish(started)
     }
 
@@ -300,7 +308,7 @@ impl Trainer {
             .evaluation()
             .parallel(pool, &self.scratch, &mut losses, &loss_fn);
         self.losses = losses;
-        outcome?;
+        self.combine_losses(outcome)?;
         self.finish(started)
     }
 
@@ -366,5 +374,7 @@ impl Trainer {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ranks;
 #[cfg(test)]
 mod tests_sparse;

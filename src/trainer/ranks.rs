@@ -1,0 +1,139 @@
+//! Several processes (MPI ranks) training one model without zoo linking
+//! MPI: the host registers an allreduce (in-place sum of a double array
+//! over its communicator) with its rank and size.
+//!
+//! - `partition=candidates`: rank r evaluates candidates c ≡ r (mod size);
+//!   the others' slots are 0, so one allreduce of the loss vector gives
+//!   every rank every loss exactly (x + 0 = x in any order). Every rank then
+//!   applies the same update: weights stay identical with no broadcast,
+//!   because directions come from the shared seed.
+//! - `partition=replicated`: for a domain-decomposed host, every rank
+//!   evaluates every candidate on its subdomain. Partial losses travel in
+//!   one row per rank (zeros elsewhere) and are summed locally in rank
+//!   order, so the sum does not depend on how the allreduce adds.
+//!
+//! One more slot counts failed ranks: an evaluation error on any rank
+//! aborts the iteration on every rank, so none waits in a collective the
+//! others skipped. Only `step`/`step_parallel` use the communicator; zoo
+//! writes no files, so there is nothing for non-root ranks to suppress.
+
+use super::Trainer;
+use crate::error::{Result, ZooError};
+use crate::schedule::Share;
+
+/// The host's in-place sum over its ranks; `Err(code)` on failure.
+pub type Allreduce = Box<dyn FnMut(&mut [f64]) -> std::result::Result<(), i32> + Send>;
+
+/// How candidates are shared among ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    Candidates,
+    Replicated,
+}
+
+/// The host's communicator, as zoo sees it.
+pub(super) struct Communicator {
+    allreduce: Allreduce,
+    rank: usize,
+    size: usize,
+}
+
+impl Trainer {
+    /// Trains across `size` processes; this one is `rank`. Every rank must
+    /// call the same trainer functions in the same order with the same
+    /// options and seed.
+    pub fn set_communicator(
+        &mut self,
+        rank: usize,
+        size: usize,
+        allreduce: Allreduce,
+    ) -> Result<()> {
+        self.ensure_quiet("set a communicator")?;
+        if size == 0 || rank >= size {
+            return Err(ZooError::InvalidArgument(format!(
+                "rank {rank} of size {size}: the rank must be in [0, size)"
+            )));
+        }
+        self.comm = Some(Communicator {
+            allreduce,
+            rank,
+            size,
+        });
+        Ok(())
+    }
+
+    /// Whether a communicator is set.
+    pub fn has_communicator(&self) -> bool {
+        self.comm.is_some()
+    }
+
+    /// This process's share of the candidates.
+    pub(super) fn share(&self) -> Share {
+        match &self.comm {
+            Some(c) if self.config.partition == Partition::Candidates => Share {
+                rank: c.rank,
+                size: c.size,
+                split: true,
+            },
+            _ => Share::ALL,
+        }
+    }
+
+    /// Completes the losses of an iteration across ranks (a no-op without
+    /// a communicator); every rank reaches the same verdict.
+    pub(super) fn combine_losses(&mut self, local: Result<()>) -> Result<()> {
+        let Some(comm) = self.comm.as_mut() else {
+            return local;
+        };
+        let c = self.losses.len();
+        let rows = if self.config.partition == Partition::Replicated {
+            comm.size
+        } else {
+            1
+        };
+        let buf = &mut self.reduce_buf;
+        buf.clear();
+        buf.resize(rows * c + 1, 0.0);
+        let row = if rows == 1 { 0 } else { comm.rank };
+        buf[row * c..(row + 1) * c].copy_from_slice(&self.losses);
+        buf[rows * c] = if local.is_err() { 1.0 } else { 0.0 };
+        (comm.allreduce)(buf).map_err(|code| ZooError::AllreduceFailed { code })?;
+        let failed = buf[rows * c] as usize;
+        if failed > 0 {
+            return match local {
+                Err(e) => Err(e),
+                Ok(()) => Err(ZooError::RankFailed { ranks: failed }),
+            };
+        }
+        for (j, loss) in self.losses.iter_mut().enumerate() {
+            *loss = (0..rows)
+                .map(|r| buf[r * c + j])
+                .fold(0.0, |sum, v| sum + v);
+        }
+        Ok(())
+    }
+
+    /// Whether every rank holds the same weights, by an allreduce of a
+    /// 64-bit hash of θ in 16-bit pieces and their squares (exact in
+    /// doubles): the pieces agree on all ranks iff size·Σx² = (Σx)².
+    /// Without a communicator there is nothing to disagree with.
+    pub fn check_consistency(&mut self) -> Result<bool> {
+        let hash = self.params().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
+            (h ^ v.to_bits()).wrapping_mul(0x0100_0000_01b3)
+        });
+        let Some(comm) = self.comm.as_mut() else {
+            return Ok(true);
+        };
+        let pieces: Vec<f64> = (0..4)
+            .map(|i| ((hash >> (16 * i)) & 0xFFFF) as f64)
+            .collect();
+        let mut buf: Vec<f64> = pieces
+            .iter()
+            .copied()
+            .chain(pieces.iter().map(|x| x * x))
+            .collect();
+        (comm.allreduce)(&mut buf).map_err(|code| ZooError::AllreduceFailed { code })?;
+        let size = comm.size as f64;
+        Ok((0..4).all(|i| size * buf[4 + i] == buf[i] * buf[i]))
+    }
+}
