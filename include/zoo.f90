@@ -37,13 +37,14 @@ module zoo
   public :: zoo_model_prune, zoo_model_prune_layers, zoo_model_get_mask, zoo_model_set_mask
   public :: zoo_trainer_prune, zoo_trainer_get_mask, zoo_trainer_set_mask, zoo_trainer_num_active
   public :: zoo_trainer_begin_zo_grasp
+  public :: zoo_allreduce_callback, zoo_trainer_set_communicator, zoo_trainer_check_consistency
 
   !> Status codes (see zoo.h); values are never renumbered.
   integer, parameter, public :: ZOO_OK = 0, ZOO_NULL_POINTER = 1, ZOO_BAD_SIZE = 2, &
        ZOO_INVALID_ARGUMENT = 3, ZOO_UNKNOWN_OPTION = 4, ZOO_INVALID_OPTION = 5, &
        ZOO_BAD_STATE = 6, ZOO_BAD_CANDIDATE = 7, ZOO_CALLBACK_FAILED = 8, &
        ZOO_NONFINITE_LOSS = 9, ZOO_ITERATION_FAILED = 10, ZOO_INVALID_STRING = 11, &
-       ZOO_PANIC = 12, ZOO_NO_CANDIDATE = 13
+       ZOO_PANIC = 12, ZOO_NO_CANDIDATE = 13, ZOO_RANK_FAILED = 14, ZOO_ALLREDUCE_FAILED = 15
   !> Flag for zoo_step: the callback may run on several threads at once.
   integer, parameter, public :: ZOO_THREADSAFE = 1
 
@@ -67,6 +68,14 @@ module zoo
        real(c_double), intent(out) :: loss
        integer(c_int32_t) :: status
      end function zoo_loss_callback
+     !> The host's allreduce: replace the n doubles at `values` by their sum
+     !> over all ranks (MPI_Allreduce with MPI_IN_PLACE); return 0.
+     function zoo_allreduce_callback(userdata, values, n) bind(c) result(status)
+       import :: c_ptr, c_size_t, c_int32_t
+       type(c_ptr), value :: userdata, values
+       integer(c_size_t), value :: n
+       integer(c_int32_t) :: status
+     end function zoo_allreduce_callback
   end interface
 
   interface
@@ -345,6 +354,22 @@ module zoo
        integer(c_size_t), value :: n
        integer(c_int32_t) :: s
      end function c_zoo_set_mask
+     function c_zoo_trainer_set_communicator(trainer, allreduce, userdata, rank, size) &
+          bind(c, name="zoo_trainer_set_communicator") result(s)
+       import :: c_ptr, c_funptr, c_int32_t
+       type(c_ptr), value :: trainer
+       type(c_funptr), value :: allreduce
+       type(c_ptr), value :: userdata
+       integer(c_int32_t), value :: rank, size
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_set_communicator
+     function c_zoo_trainer_check_consistency(trainer, consistent) &
+          bind(c, name="zoo_trainer_check_consistency") result(s)
+       import :: c_ptr, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_int32_t), intent(inout) :: consistent
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_check_consistency
      function c_zoo_trainer_num_active(trainer, out) bind(c, name="zoo_trainer_num_active") result(s)
        import :: c_ptr, c_size_t, c_int32_t
        type(c_ptr), value :: trainer
@@ -914,5 +939,32 @@ contains
     call finish(c_zoo_trainer_begin_zo_grasp(trainer%ptr, sparsity, mu_h, c_global), stat, &
          'zoo_trainer_begin_zo_grasp')
   end subroutine zoo_trainer_begin_zo_grasp
+
+  !> Makes the trainer one of `size` MPI ranks (this one `rank`) training
+  !> together: each zoo_step ends with one call of `allreduce`. Every rank
+  !> must use the same model, options and seed.
+  subroutine zoo_trainer_set_communicator(trainer, allreduce, rank, size, userdata, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    procedure(zoo_allreduce_callback) :: allreduce
+    integer, intent(in) :: rank, size
+    type(c_ptr), intent(in), optional :: userdata
+    integer, intent(out), optional :: stat
+    type(c_ptr) :: data
+    data = c_null_ptr
+    if (present(userdata)) data = userdata
+    call finish(c_zoo_trainer_set_communicator(trainer%ptr, c_funloc(allreduce), data, int(rank, c_int32_t), &
+         int(size, c_int32_t)), stat, 'zoo_trainer_set_communicator')
+  end subroutine zoo_trainer_set_communicator
+
+  !> Collective: .true. when every rank holds the same weights.
+  function zoo_trainer_check_consistency(trainer, stat) result(consistent)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer, intent(out), optional :: stat
+    logical :: consistent
+    integer(c_int32_t) :: c_consistent
+    c_consistent = 0
+    call finish(c_zoo_trainer_check_consistency(trainer%ptr, c_consistent), stat, 'zoo_trainer_check_consistency')
+    consistent = c_consistent /= 0
+  end function zoo_trainer_check_consistency
 
 end module zoo
