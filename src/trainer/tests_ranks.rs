@@ -95,25 +95,28 @@ fn train_on_ranks(
     handles.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
+/// The weights one process reaches in `iterations` steps.
+fn single_process(options: &str, iterations: usize) -> Vec<f64> {
+    let (x, y) = data();
+    let model = Model::mlp(&[2, 5, 1], Activation::Tanh, 3).unwrap();
+    let mut single = Trainer::new(model, options).unwrap();
+    for _ in 0..iterations {
+        single.step(|c| partial_loss(c, &x, &y, 0, 1)).unwrap();
+    }
+    single.params().to_vec()
+}
+
 #[test]
 fn candidates_partition_is_bit_identical_for_any_rank_and_thread_count() {
     let options = "estimator=rge-central q=6 lr=0.05 seed=4";
-    let (x, y) = data();
-    let mut single = Trainer::new(
-        Model::mlp(&[2, 5, 1], Activation::Tanh, 3).unwrap(),
-        options,
-    )
-    .unwrap();
-    for _ in 0..6 {
-        single.step(|c| partial_loss(c, &x, &y, 0, 1)).unwrap();
-    }
+    let single = single_process(options, 6);
     for size in 1..=4 {
         for threads in [1, 2] {
             let results = train_on_ranks(size, &format!("{options} threads={threads}"), 6, None);
             for (rank, weights) in results.into_iter().enumerate() {
                 assert_eq!(
                     weights.unwrap(),
-                    single.params(),
+                    single,
                     "{size} ranks, {threads} threads, rank {rank}"
                 );
             }
@@ -124,15 +127,7 @@ fn candidates_partition_is_bit_identical_for_any_rank_and_thread_count() {
 #[test]
 fn replicated_partition_sums_partial_losses_identically_on_every_rank() {
     let options = "estimator=cge-central lr=0.05 partition=replicated";
-    let (x, y) = data();
-    let mut single = Trainer::new(
-        Model::mlp(&[2, 5, 1], Activation::Tanh, 3).unwrap(),
-        options,
-    )
-    .unwrap();
-    for _ in 0..6 {
-        single.step(|c| partial_loss(c, &x, &y, 0, 1)).unwrap();
-    }
+    let single = single_process(options, 6);
     for size in [2, 3] {
         let results: Vec<Vec<f64>> = train_on_ranks(size, options, 6, None)
             .into_iter()
@@ -144,7 +139,7 @@ fn replicated_partition_sums_partial_losses_identically_on_every_rank() {
         );
         let worst = results[0]
             .iter()
-            .zip(single.params())
+            .zip(&single)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
         assert!(
