@@ -25,6 +25,8 @@ pub enum Purpose {
     Minibatch = 4,
     /// Scores of random pruning and redrawn gradient masks.
     Prune = 5,
+    /// Perturbation directions of output-space estimates.
+    OutputDirection = 6,
 }
 
 /// Number of coordinates per independently seekable block.

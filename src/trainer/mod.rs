@@ -27,6 +27,7 @@
 
 mod ask_tell;
 mod candidate;
+mod output_space;
 mod ranks;
 mod sparse;
 
