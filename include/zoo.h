@@ -98,6 +98,18 @@ typedef struct zoo_model zoo_model;
 // thread at a time (zoo runs candidates on its own threads when asked to).
 typedef struct zoo_trainer zoo_trainer;
 
+// A black box on network outputs: `y[0..ny]` (nrows × outputs, row-major)
+// to `*loss`. Return 0 on success.
+typedef int32_t (*zoo_output_loss_fn)(void *userdata, const double *y, size_t ny, double *loss);
+
+// A black box with an adjoint: writes `*loss` and ∂loss/∂y into
+// `grad_y[0..ny]`. Return 0 on success.
+typedef int32_t (*zoo_adjoint_fn)(void *userdata,
+                                  const double *y,
+                                  size_t ny,
+                                  double *loss,
+                                  double *grad_y);
+
 // The host's allreduce: replace `values[0..n]` by their sum over all
 // ranks of its communicator (e.g. `MPI_Allreduce(MPI_IN_PLACE, values, n,
 // MPI_DOUBLE, MPI_SUM, comm)`). Return 0 on success.
@@ -189,6 +201,39 @@ zoo_status zoo_tell(struct zoo_trainer *trainer, uint64_t id, double loss, int32
 // Discards the open ask/tell iteration, if any: its ids become stale and
 // nothing else changes. Errors: ZOO_NULL_POINTER.
 zoo_status zoo_abort_iteration(struct zoo_trainer *trainer);
+
+// One iteration in dataset mode with the output-space estimator: zoo runs
+// the network on `nrows` row-major inputs `x[0..nx]`, calls `loss_fn` on
+// 2q + 1 output batches (the outputs and q antithetic perturbations of
+// them; options q and mu), estimates ∂L/∂outputs and backpropagates it
+// exactly through the network. The number of calls does not depend on the
+// number of weights. `*loss` (may be NULL) receives the loss at the
+// unperturbed outputs. Calls are made in order on the calling thread.
+// On error nothing changes.
+// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_CALLBACK_FAILED,
+// ZOO_NONFINITE_LOSS, ZOO_BAD_STATE.
+zoo_status zoo_step_outputs(struct zoo_trainer *trainer,
+                            const double *x,
+                            size_t nx,
+                            size_t nrows,
+                            zoo_output_loss_fn loss_fn,
+                            void *userdata,
+                            double *loss);
+
+// One iteration with exact gradients supplied by the host: zoo runs the
+// network on `nrows` row-major inputs `x[0..nx]`, `adjoint_fn` returns
+// the loss and ∂L/∂outputs, and zoo backpropagates it through the
+// network. `*loss` (may be NULL) receives the loss. On error nothing
+// changes. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_CALLBACK_FAILED,
+// ZOO_NONFINITE_LOSS, ZOO_INVALID_ARGUMENT (a non-finite adjoint),
+// ZOO_BAD_STATE.
+zoo_status zoo_step_adjoint(struct zoo_trainer *trainer,
+                            const double *x,
+                            size_t nx,
+                            size_t nrows,
+                            zoo_adjoint_fn adjoint_fn,
+                            void *userdata,
+                            double *loss);
 
 // Creates a multilayer perceptron.
 //

@@ -14,6 +14,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod ask_tell;
+mod dataset;
 mod model;
 mod ranks;
 mod sparse;
@@ -21,6 +22,7 @@ mod step;
 mod trainer;
 
 pub use ask_tell::*;
+pub use dataset::*;
 pub use model::*;
 pub use ranks::*;
 pub use sparse::*;

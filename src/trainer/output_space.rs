@@ -77,8 +77,62 @@ impl Trainer {
                 *g += delta * uv / q as f64;
             }
         }
+        self.apply_output_gradient(x, n, &grad_y, base, 1 + 2 * q, started)
+    }
+
+    /// One iteration with exact gradients from the host: `adjoint_fn`
+    /// maps outputs Y (n × outputs) to the loss and writes ∂L/∂Y into its
+    /// second argument (an adjoint solver, or an analytic derivative); zoo
+    /// backpropagates it through the network. On error nothing changes.
+    pub fn step_adjoint<F>(
+        &mut self,
+        x: &[f64],
+        n: usize,
+        mut adjoint_fn: F,
+    ) -> Result<&IterationMetrics>
+    where
+        F: FnMut(&[f64], &mut [f64]) -> LossResult,
+    {
+        self.ensure_quiet("step with an adjoint")?;
+        let started = Instant::now();
+        let m = n * self.model.network().num_outputs();
+        let mut y = vec![0.0; m];
+        self.model
+            .forward_batch(x, n, &mut y, &mut Workspace::new())?;
+        let mut grad_y = vec![0.0; m];
+        let loss = adjoint_fn(&y, &mut grad_y).map_err(|e| ZooError::CallbackFailed {
+            candidate: 0,
+            code: e.code,
+            message: e.message,
+        })?;
+        if !loss.is_finite() {
+            return Err(ZooError::NonFiniteLoss {
+                candidate: 0,
+                value: loss,
+            });
+        }
+        if let Some(i) = grad_y.iter().position(|g| !g.is_finite()) {
+            return Err(ZooError::InvalidArgument(format!(
+                "the adjoint's ∂L/∂Y[{i}] is {}",
+                grad_y[i]
+            )));
+        }
+        self.apply_output_gradient(x, n, &grad_y, loss, 1, started)
+    }
+
+    /// Backpropagates ∂L/∂Y through the network and applies the update.
+    fn apply_output_gradient(
+        &mut self,
+        x: &[f64],
+        n: usize,
+        grad_y: &[f64],
+        loss: f64,
+        evaluations: usize,
+        started: Instant,
+    ) -> Result<&IterationMetrics> {
         let mut grad = vec![0.0; self.model.num_params()];
-        self.model.vjp(x, n, &grad_y, &mut grad, None, &mut ws)?;
+        self.model
+            .vjp(x, n, grad_y, &mut grad, None, &mut Workspace::new())?;
         self.refresh_active();
         let mut grad_active: Vec<f64> = self.active.iter().map(|&i| grad[i]).collect();
         let grad_norm = norm(&grad_active);
@@ -93,9 +147,9 @@ impl Trainer {
         self.iteration += 1;
         Ok(self.metrics.insert(IterationMetrics {
             iteration: k,
-            base_loss: Some(base),
-            mean_loss: base,
-            evaluations: 1 + 2 * q,
+            base_loss: Some(loss),
+            mean_loss: loss,
+            evaluations,
             dropped: 0,
             grad_norm,
             lr,
@@ -199,6 +253,39 @@ mod tests {
             c_out > c_w + 0.3,
             "output space should beat weight space here: {c_out} vs {c_w}"
         );
+    }
+
+    #[test]
+    fn adjoint_steps_are_exact_gradient_steps() {
+        let model = Model::mlp(&[2, 6, 2], Activation::Tanh, 2).unwrap();
+        let (n, x) = (3, [0.1, -0.4, 0.7, 0.2, -0.9, 0.5]);
+        let t = [0.3, -0.2, 0.1, 0.4, 0.0, -0.5];
+        let mut trainer = Trainer::new(model.clone(), "optimizer=sgd lr=0.5").unwrap();
+        let m = *trainer
+            .step_adjoint(&x, n, |y, g| {
+                let (loss, grad) = source(y, &t);
+                g.copy_from_slice(&grad);
+                Ok(loss)
+            })
+            .unwrap();
+        let mut y = vec![0.0; 6];
+        let mut ws = Workspace::new();
+        model.forward_batch(&x, n, &mut y, &mut ws).unwrap();
+        let (loss, grad_y) = source(&y, &t);
+        let mut exact = vec![0.0; model.num_params()];
+        model
+            .vjp(&x, n, &grad_y, &mut exact, None, &mut ws)
+            .unwrap();
+        for ((after, before), g) in trainer.params().iter().zip(model.params()).zip(&exact) {
+            assert!((after - (before - 0.5 * g)).abs() < 1e-15);
+        }
+        assert_eq!((m.base_loss, m.evaluations), (Some(loss), 1));
+        let err = trainer.step_adjoint(&x, n, |_, g| {
+            g[3] = f64::INFINITY;
+            Ok(1.0)
+        });
+        assert!(err.unwrap_err().to_string().contains("∂L/∂Y[3]"));
+        assert_eq!(trainer.iteration(), 1);
     }
 
     #[test]

@@ -362,6 +362,52 @@ static void test_forced_panic(void) {
     zoo_trainer_free(t);
 }
 
+/* Dataset mode: the black box sees the outputs of 3 rows, target 0.5. */
+static int32_t outputs_loss(void *userdata, const double *y, size_t ny, double *loss) {
+    (void)userdata;
+    double sum = 0;
+    for (size_t i = 0; i < ny; i++) sum += (y[i] - 0.5) * (y[i] - 0.5);
+    *loss = sum / ny;
+    return 0;
+}
+
+static int32_t outputs_adjoint(void *userdata, const double *y, size_t ny, double *loss, double *grad_y) {
+    int *mode = userdata;
+    outputs_loss(NULL, y, ny, loss);
+    for (size_t i = 0; i < ny; i++) grad_y[i] = 2 * (y[i] - 0.5) / ny;
+    if (*mode == 1) grad_y[1] = NAN;
+    return *mode == 2 ? 5 : 0;
+}
+
+static void test_dataset_mode(void) {
+    zoo_trainer *t = new_trainer("q=8 optimizer=adam lr=0.05");
+    const double x[6] = {0.1, 0.2, -0.3, 0.4, 0.9, -0.8};
+    snapshot before = take(t);
+    double loss = -1;
+    int mode = 0;
+    EXPECT_STATUS(zoo_step_outputs(NULL, x, 6, 3, outputs_loss, NULL, &loss), ZOO_NULL_POINTER, "trainer");
+    EXPECT_STATUS(zoo_step_outputs(t, NULL, 6, 3, outputs_loss, NULL, &loss), ZOO_NULL_POINTER, "x");
+    EXPECT_STATUS(zoo_step_outputs(t, x, 6, 3, NULL, NULL, &loss), ZOO_NULL_POINTER, "loss_fn");
+    EXPECT_STATUS(zoo_step_outputs(t, x, 5, 3, outputs_loss, NULL, &loss), ZOO_BAD_SIZE, "inputs");
+    EXPECT_STATUS(zoo_step_adjoint(t, x, 6, 3, NULL, &mode, &loss), ZOO_NULL_POINTER, "adjoint_fn");
+    mode = 1;
+    EXPECT_STATUS(zoo_step_adjoint(t, x, 6, 3, outputs_adjoint, &mode, &loss), ZOO_INVALID_ARGUMENT, "[1]");
+    mode = 2;
+    EXPECT_STATUS(zoo_step_adjoint(t, x, 6, 3, outputs_adjoint, &mode, &loss), ZOO_CALLBACK_FAILED, "returned 5");
+    EXPECT(loss == -1 && same(before, take(t)));
+    double first = 0, last = 0;
+    mode = 0;
+    for (int k = 0; k < 60; k++) {
+        EXPECT(zoo_step_outputs(t, x, 6, 3, outputs_loss, NULL, &last) == ZOO_OK);
+        if (k == 0) first = last;
+    }
+    EXPECT(last < 0.1 * first);
+    for (int k = 0; k < 20; k++) EXPECT(zoo_step_adjoint(t, x, 6, 3, outputs_adjoint, &mode, &last) == ZOO_OK);
+    double evaluations = 0;
+    EXPECT(zoo_trainer_metric(t, "evaluations", &evaluations) == ZOO_OK && evaluations == 1);
+    zoo_trainer_free(t);
+}
+
 static void test_sparsity(void) {
     zoo_model *model = new_model();
     uint8_t mask[NPARAMS], bad[NPARAMS];
@@ -432,6 +478,7 @@ int main(void) {
     test_ask_tell_order();
     test_forced_panic();
     test_sparsity();
+    test_dataset_mode();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
