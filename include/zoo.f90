@@ -38,6 +38,7 @@ module zoo
   public :: zoo_trainer_prune, zoo_trainer_get_mask, zoo_trainer_set_mask, zoo_trainer_num_active
   public :: zoo_trainer_begin_zo_grasp
   public :: zoo_allreduce_callback, zoo_trainer_set_communicator, zoo_trainer_check_consistency
+  public :: zoo_output_loss_callback, zoo_adjoint_callback, zoo_step_outputs, zoo_step_adjoint
 
   !> Status codes (see zoo.h); values are never renumbered.
   integer, parameter, public :: ZOO_OK = 0, ZOO_NULL_POINTER = 1, ZOO_BAD_SIZE = 2, &
@@ -70,6 +71,25 @@ module zoo
      end function zoo_loss_callback
      !> The host's allreduce: replace the n doubles at `values` by their sum
      !> over all ranks (MPI_Allreduce with MPI_IN_PLACE); return 0.
+     !> Dataset mode: the loss of network outputs y (ny values at `y`,
+     !> outputs x rows); return 0.
+     function zoo_output_loss_callback(userdata, y, ny, loss) bind(c) result(status)
+       import :: c_ptr, c_size_t, c_double, c_int32_t
+       type(c_ptr), value :: userdata, y
+       integer(c_size_t), value :: ny
+       real(c_double), intent(out) :: loss
+       integer(c_int32_t) :: status
+     end function zoo_output_loss_callback
+     !> Dataset mode with an adjoint: the loss and dloss/dy (written to
+     !> the ny values at `grad_y`); return 0.
+     function zoo_adjoint_callback(userdata, y, ny, loss, grad_y) bind(c) result(status)
+       import :: c_ptr, c_size_t, c_double, c_int32_t
+       type(c_ptr), value :: userdata, y
+       integer(c_size_t), value :: ny
+       real(c_double), intent(out) :: loss
+       type(c_ptr), value :: grad_y
+       integer(c_int32_t) :: status
+     end function zoo_adjoint_callback
      function zoo_allreduce_callback(userdata, values, n) bind(c) result(status)
        import :: c_ptr, c_size_t, c_int32_t
        type(c_ptr), value :: userdata, values
@@ -370,6 +390,16 @@ module zoo
        integer(c_int32_t), intent(inout) :: consistent
        integer(c_int32_t) :: s
      end function c_zoo_trainer_check_consistency
+     function c_zoo_step_dataset(trainer, x, nx, nrows, callback, userdata, loss) bind(c) result(s)
+       import :: c_ptr, c_double, c_size_t, c_funptr, c_int32_t
+       type(c_ptr), value :: trainer
+       real(c_double), intent(in) :: x(*)
+       integer(c_size_t), value :: nx, nrows
+       type(c_funptr), value :: callback
+       type(c_ptr), value :: userdata
+       real(c_double), intent(inout) :: loss
+       integer(c_int32_t) :: s
+     end function c_zoo_step_dataset
      function c_zoo_trainer_num_active(trainer, out) bind(c, name="zoo_trainer_num_active") result(s)
        import :: c_ptr, c_size_t, c_int32_t
        type(c_ptr), value :: trainer
@@ -393,6 +423,8 @@ module zoo
   procedure(c_zoo_get_mask), bind(c, name="zoo_trainer_get_mask") :: c_zoo_trainer_get_mask
   procedure(c_zoo_set_mask), bind(c, name="zoo_model_set_mask") :: c_zoo_model_set_mask
   procedure(c_zoo_set_mask), bind(c, name="zoo_trainer_set_mask") :: c_zoo_trainer_set_mask
+  procedure(c_zoo_step_dataset), bind(c, name="zoo_step_outputs") :: c_zoo_step_outputs
+  procedure(c_zoo_step_dataset), bind(c, name="zoo_step_adjoint") :: c_zoo_step_adjoint
 
 contains
 
@@ -966,5 +998,44 @@ contains
     call finish(c_zoo_trainer_check_consistency(trainer%ptr, c_consistent), stat, 'zoo_trainer_check_consistency')
     consistent = c_consistent /= 0
   end function zoo_trainer_check_consistency
+
+  !> Dataset mode: one iteration with the output-space estimator. zoo runs
+  !> the network on the columns of x(inputs, n) and calls `callback` on
+  !> the outputs (and 2q perturbations of them).
+  subroutine zoo_step_outputs(trainer, x, callback, userdata, loss, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    real(c_double), intent(in), contiguous :: x(:, :)
+    procedure(zoo_output_loss_callback) :: callback
+    type(c_ptr), intent(in), optional :: userdata
+    real(c_double), intent(out), optional :: loss
+    integer, intent(out), optional :: stat
+    type(c_ptr) :: data
+    real(c_double) :: c_loss
+    data = c_null_ptr
+    if (present(userdata)) data = userdata
+    c_loss = 0
+    call finish(c_zoo_step_outputs(trainer%ptr, x, int(size(x), c_size_t), int(size(x, 2), c_size_t), &
+         c_funloc(callback), data, c_loss), stat, 'zoo_step_outputs')
+    if (present(loss)) loss = c_loss
+  end subroutine zoo_step_outputs
+
+  !> Dataset mode with exact gradients: `callback` returns the loss and
+  !> dloss/doutputs, which zoo backpropagates through the network.
+  subroutine zoo_step_adjoint(trainer, x, callback, userdata, loss, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    real(c_double), intent(in), contiguous :: x(:, :)
+    procedure(zoo_adjoint_callback) :: callback
+    type(c_ptr), intent(in), optional :: userdata
+    real(c_double), intent(out), optional :: loss
+    integer, intent(out), optional :: stat
+    type(c_ptr) :: data
+    real(c_double) :: c_loss
+    data = c_null_ptr
+    if (present(userdata)) data = userdata
+    c_loss = 0
+    call finish(c_zoo_step_adjoint(trainer%ptr, x, int(size(x), c_size_t), int(size(x, 2), c_size_t), &
+         c_funloc(callback), data, c_loss), stat, 'zoo_step_adjoint')
+    if (present(loss)) loss = c_loss
+  end subroutine zoo_step_adjoint
 
 end module zoo

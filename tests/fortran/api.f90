@@ -41,6 +41,30 @@ contains
     call zoo_forward_batch(trainer, id, x, y)
     loss = sum((y(1, :) - [1.0_c_double, -1.0_c_double, 0.5_c_double])**2)
   end function loss_of
+  !> Dataset mode: outputs should all be 0.5.
+  function outputs_loss(userdata, y, ny, loss) bind(c) result(status)
+    type(c_ptr), value :: userdata, y
+    integer(c_size_t), value :: ny
+    real(c_double), intent(out) :: loss
+    integer(c_int32_t) :: status
+    real(c_double), pointer :: v(:)
+    call c_f_pointer(y, v, [ny])
+    loss = sum((v - 0.5_c_double)**2) / ny
+    status = 0
+  end function outputs_loss
+
+  function outputs_adjoint(userdata, y, ny, loss, grad_y) bind(c) result(status)
+    type(c_ptr), value :: userdata, y, grad_y
+    integer(c_size_t), value :: ny
+    real(c_double), intent(out) :: loss
+    integer(c_int32_t) :: status
+    real(c_double), pointer :: v(:), g(:)
+    call c_f_pointer(y, v, [ny])
+    call c_f_pointer(grad_y, g, [ny])
+    loss = sum((v - 0.5_c_double)**2) / ny
+    g = 2 * (v - 0.5_c_double) / ny
+    status = 0
+  end function outputs_adjoint
 end module api_checks
 
 program api
@@ -141,6 +165,22 @@ program api
   call zoo_trainer_get_params(stepped, params)
 
   call zoo_trainer_copy_model(stepped, copy)
+  block
+    type(zoo_trainer) :: data_mode
+    real(c_double) :: inputs(2, 3), first, last
+    inputs = reshape([0.1_c_double, 0.2_c_double, -0.3_c_double, 0.4_c_double, 0.9_c_double, -0.8_c_double], [2, 3])
+    call zoo_trainer_new(data_mode, copy, 'q=8 lr=0.05')
+    do k = 1, 40
+       call zoo_step_outputs(data_mode, inputs, outputs_loss, loss=last)
+       if (k == 1) first = last
+    end do
+    call expect(last < 0.2_c_double * first, 'dataset mode: output-space steps reduce the loss')
+    call zoo_step_adjoint(data_mode, inputs, outputs_adjoint, loss=last)
+    call expect(zoo_trainer_metric(data_mode, 'evaluations') == 1, 'adjoint step: one evaluation')
+    call zoo_step_outputs(data_mode, inputs(:, 1:2), outputs_loss, stat=stat)
+    call expect(stat == ZOO_OK, 'dataset mode takes any number of rows')
+    call zoo_trainer_free(data_mode)
+  end block
   call zoo_model_get_params(copy, other)
   call expect(all(params == other), 'copied model holds the weights')
   call zoo_model_free(copy)
