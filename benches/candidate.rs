@@ -17,8 +17,11 @@
 //!
 //! Run: `cargo bench --bench candidate`.
 
+#[path = "support/timing.rs"]
+mod timing;
+
 use criterion::{black_box, criterion_group, BenchmarkId, Criterion, Throughput};
-use std::time::Instant;
+use timing::{median, seconds_per_call};
 use zoo::model::{Activation, Model, Workspace};
 use zoo::trainer::Trainer;
 
@@ -146,20 +149,6 @@ fn forward_costs(c: &mut Criterion) {
     group.finish();
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-/// Seconds per call of `f`, timed over `reps` calls.
-fn time_per_call(reps: usize, mut f: impl FnMut()) -> f64 {
-    let start = Instant::now();
-    for _ in 0..reps {
-        f();
-    }
-    start.elapsed().as_secs_f64() / reps as f64
-}
-
 fn interleaved_overhead_table() {
     let x = inputs();
     let model = model();
@@ -179,15 +168,15 @@ fn interleaved_overhead_table() {
     let (mut plain_t, mut view_t, mut step_t, mut view_r, mut step_r) =
         (vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..rounds {
-        let p = time_per_call(reps, || {
+        let p = seconds_per_call(reps, || {
             plain.forward_batch(black_box(&x), black_box(&mut y))
         });
-        let v = time_per_call(reps, || {
+        let v = seconds_per_call(reps, || {
             asker
                 .forward_batch(id, black_box(&x), ROWS, black_box(&mut y))
                 .unwrap()
         });
-        let s = time_per_call(2, || {
+        let s = seconds_per_call(2, || {
             stepper.step(loss).unwrap();
         }) / (2 * q) as f64;
         plain_t.push(p);
@@ -203,17 +192,17 @@ fn interleaved_overhead_table() {
     println!("| --- | --- | --- |");
     println!(
         "| plain Rust loop, fixed weights | {:.2} µs | 1 |",
-        median(&mut plain_t) * 1e6
+        median(plain_t.clone()) * 1e6
     );
     println!(
         "| candidate forward_batch (θ_c ready) | {:.2} µs | {:.3} |",
-        median(&mut view_t) * 1e6,
-        median(&mut view_r)
+        median(view_t.clone()) * 1e6,
+        median(view_r.clone())
     );
     println!(
         "| step rge-central q={q}, per candidate (draw θ_c + forward + update share) | {:.2} µs | {:.3} |",
-        median(&mut step_t) * 1e6,
-        median(&mut step_r)
+        median(step_t.clone()) * 1e6,
+        median(step_r.clone())
     );
 }
 

@@ -9,14 +9,13 @@
 //!
 //! Run: `cargo bench --bench scaling` (`-- --test` runs a minimal pass).
 
+#[path = "support/timing.rs"]
+mod timing;
+
 use std::time::{Duration, Instant};
+use timing::{median, seconds_per_call};
 use zoo::model::{Activation, Model};
 use zoo::trainer::Trainer;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 fn spin(cost: Duration) {
     let start = Instant::now();
@@ -34,13 +33,13 @@ fn step_time(threads: usize, q: usize, cost: Duration, repeats: usize) -> f64 {
     .unwrap();
     let times = (0..repeats)
         .map(|_| {
-            let start = Instant::now();
-            t.step_parallel(|c| {
-                spin(cost);
-                Ok(c.params()[0] * c.params()[0])
+            seconds_per_call(1, || {
+                t.step_parallel(|c| {
+                    spin(cost);
+                    Ok(c.params()[0] * c.params()[0])
+                })
+                .unwrap();
             })
-            .unwrap();
-            start.elapsed().as_secs_f64()
         })
         .collect();
     median(times)

@@ -12,25 +12,15 @@
 //! Run: `cargo bench --bench sparse` (`-- --test` runs each case once).
 
 use std::hint::black_box;
-use std::time::Instant;
+#[path = "support/timing.rs"]
+mod timing;
+
+use timing::{median, seconds_per_call};
 use zoo::model::{Activation, Model, Network, Workspace};
 use zoo::prune::{Method, Scope};
 use zoo::trainer::Trainer;
 
 const SIZES: [usize; 4] = [16, 64, 64, 1];
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn seconds(reps: usize, mut f: impl FnMut()) -> f64 {
-    let start = Instant::now();
-    for _ in 0..reps {
-        f();
-    }
-    start.elapsed().as_secs_f64() / reps as f64
-}
 
 fn pruned(sparsity: f64) -> Model {
     let mut model = Model::mlp(&SIZES, Activation::Tanh, 1).unwrap();
@@ -60,12 +50,12 @@ fn main() {
         let sparse_layers = (0..3).filter(|&l| model.network().is_sparse(l)).count();
         let (mut dense_t, mut sparse_t) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
-            dense_t.push(seconds(reps, || {
+            dense_t.push(seconds_per_call(reps, || {
                 dense_net
                     .forward_batch(model.params(), black_box(&x), rows, &mut y, &mut ws)
                     .unwrap()
             }));
-            sparse_t.push(seconds(reps, || {
+            sparse_t.push(seconds_per_call(reps, || {
                 model
                     .forward_batch(black_box(&x), rows, &mut y, &mut ws)
                     .unwrap()
@@ -95,7 +85,7 @@ fn main() {
             let mut out = vec![0.0; rows];
             let times: Vec<f64> = (0..if quick { 1 } else { 5 })
                 .map(|_| {
-                    seconds(1, || {
+                    seconds_per_call(1, || {
                         trainer
                             .step(|c| {
                                 c.forward_batch(x, rows, &mut out).unwrap();

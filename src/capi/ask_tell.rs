@@ -1,7 +1,9 @@
 //! C functions for reverse communication: the host asks for candidate ids,
 //! evaluates them however it likes, and tells the losses back.
 
-use super::{array, array_mut, guard, handle_mut, ok, out_ptr, zoo_status, zoo_trainer};
+use super::{
+    array, array_mut, guard, handle_mut, ok, out_ptr, write_if_given, zoo_status, zoo_trainer,
+};
 use crate::trainer::CandidateId;
 
 /// Hands out the next candidate of the open iteration (opening one when
@@ -126,9 +128,7 @@ pub unsafe extern "C" fn zoo_tell(
     guard(|| {
         let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
         let done = trainer.tell(CandidateId::from_raw(id), loss)?.is_some();
-        if !updated.is_null() {
-            *updated = i32::from(done);
-        }
+        write_if_given(updated, i32::from(done));
         ok()
     })
 }

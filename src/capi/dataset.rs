@@ -2,7 +2,7 @@
 //! and the host's black box maps its outputs to a loss (and, optionally,
 //! to ∂L/∂outputs).
 
-use super::{array, guard, handle_mut, ok, zoo_status, zoo_trainer};
+use super::{array, guard, handle_mut, ok, write_if_given, zoo_status, zoo_trainer};
 use crate::error::ZooError;
 use crate::trainer::LossError;
 use std::ffi::c_void;
@@ -61,9 +61,7 @@ pub unsafe extern "C" fn zoo_step_outputs(
                 code => Err(callback_error(code)),
             }
         })?;
-        if !loss.is_null() {
-            *loss = metrics.loss();
-        }
+        write_if_given(loss, metrics.loss());
         ok()
     })
 }
@@ -105,9 +103,7 @@ pub unsafe extern "C" fn zoo_step_adjoint(
                 code => Err(callback_error(code)),
             }
         })?;
-        if !loss.is_null() {
-            *loss = metrics.loss();
-        }
+        write_if_given(loss, metrics.loss());
         ok()
     })
 }

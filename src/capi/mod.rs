@@ -203,6 +203,13 @@ pub(crate) unsafe fn array_mut<'a, T>(
     Ok(std::slice::from_raw_parts_mut(ptr, len))
 }
 
+/// Writes `value` through an optional out-pointer (NULL: not wanted).
+pub(crate) unsafe fn write_if_given<T>(ptr: *mut T, value: T) {
+    if !ptr.is_null() {
+        *ptr = value;
+    }
+}
+
 /// Copies `values` into the caller's array `out[0..n]`, which must have
 /// exactly their length.
 pub(crate) unsafe fn copy_out(

@@ -1,7 +1,8 @@
 //! C functions on models: create, free, sizes, parameters, forward.
 
 use super::{
-    array, array_mut, copy_out, guard, handle, handle_mut, ok, out_ptr, string, zoo_status,
+    array, array_mut, copy_out, guard, handle, handle_mut, ok, out_ptr, string, write_if_given,
+    zoo_status,
 };
 use crate::model::{Activation, Model, Workspace};
 use std::cell::RefCell;
@@ -189,9 +190,7 @@ pub unsafe extern "C" fn zoo_model_fit(
             string(options, "options")?
         };
         let report = crate::supervised::fit(model, x, y, nrows, options)?;
-        if !final_loss.is_null() {
-            *final_loss = report.final_loss;
-        }
+        write_if_given(final_loss, report.final_loss);
         ok()
     })
 }

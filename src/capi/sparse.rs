@@ -5,14 +5,18 @@ use super::{
     zoo_trainer,
 };
 use crate::error::ZooError;
-use crate::model::check_len;
+use crate::model::{check_len, Model};
 use crate::prune::{Method, Scope};
 use std::ffi::c_char;
 
-fn mask_to_bytes(mask: &[bool], out: &mut [u8]) {
-    for (o, &m) in out.iter_mut().zip(mask) {
+/// Copies `model`'s mask into the caller's `mask[0..n]` as 1/0 bytes.
+unsafe fn copy_mask_out(model: &Model, mask: *mut u8, n: usize) -> Result<(), ZooError> {
+    let out = array_mut(mask, n, "mask")?;
+    check_len("mask", model.num_params(), n)?;
+    for (o, &m) in out.iter_mut().zip(model.mask()) {
         *o = u8::from(m);
     }
+    Ok(())
 }
 
 fn bytes_to_mask(bytes: &[u8]) -> Result<Vec<bool>, ZooError> {
@@ -77,10 +81,7 @@ pub unsafe extern "C" fn zoo_model_get_mask(
     n: usize,
 ) -> zoo_status {
     guard(|| {
-        let model = &handle(model, "model")?.model;
-        let out = array_mut(mask, n, "mask")?;
-        check_len("mask", model.num_params(), n)?;
-        mask_to_bytes(model.mask(), out);
+        copy_mask_out(&handle(model, "model")?.model, mask, n)?;
         ok()
     })
 }
@@ -130,10 +131,7 @@ pub unsafe extern "C" fn zoo_trainer_get_mask(
     n: usize,
 ) -> zoo_status {
     guard(|| {
-        let model = handle(trainer, "trainer")?.trainer.model();
-        let out = array_mut(mask, n, "mask")?;
-        check_len("mask", model.num_params(), n)?;
-        mask_to_bytes(model.mask(), out);
+        copy_mask_out(handle(trainer, "trainer")?.trainer.model(), mask, n)?;
         ok()
     })
 }

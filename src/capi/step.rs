@@ -2,7 +2,8 @@
 //! and what a loss callback may call on its candidate.
 
 use super::{
-    array, array_mut, copy_out, guard, handle, handle_mut, ok, out_ptr, zoo_status, zoo_trainer,
+    array, array_mut, copy_out, guard, handle, handle_mut, ok, out_ptr, write_if_given, zoo_status,
+    zoo_trainer,
 };
 use crate::error::ZooError;
 use crate::trainer::{Candidate, LossError, LossResult};
@@ -99,9 +100,7 @@ pub unsafe extern "C" fn zoo_step(
         } else {
             trainer.step(|c| host.call(c))?
         };
-        if !loss.is_null() {
-            *loss = metrics.loss();
-        }
+        write_if_given(loss, metrics.loss());
         ok()
     })
 }

@@ -12,6 +12,7 @@
 use super::{CandidateId, IterationMetrics, Scratch, Trainer};
 use crate::error::{Result, ZooError};
 use crate::estimate::Plan;
+use crate::model::check_len;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,13 +141,7 @@ impl Trainer {
     /// Writes θ_c of candidate `id` into `out` (length `num_params`).
     pub fn candidate_params(&mut self, id: CandidateId, out: &mut [f64]) -> Result<()> {
         let c = self.resolve(id)?;
-        if out.len() != self.model.num_params() {
-            return Err(ZooError::BadSize {
-                what: "candidate parameters",
-                expected: self.model.num_params(),
-                got: out.len(),
-            });
-        }
+        check_len("candidate parameters", self.model.num_params(), out.len())?;
         let slot = materialized(
             &mut self.ask_slots,
             &self.plan,
