@@ -171,6 +171,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         "with a communicator: ranks share the candidates, or each evaluates all of them on its subdomain",
     ),
     spec(
+        "space",
+        "output",
+        "output | weights",
+        "dataset mode: perturb the network's outputs and backpropagate (queries independent of the weight count), or perturb the weights",
+    ),
+    spec(
         "nonfinite",
         "skip",
         "skip | error",
@@ -209,6 +215,17 @@ pub struct TrainerConfig {
     pub feature_reuse: bool,
     /// How ranks share candidates.
     pub partition: crate::trainer::Partition,
+    /// What dataset-mode iterations perturb.
+    pub space: Space,
+}
+
+/// What dataset-mode iterations perturb (option `space`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Space {
+    /// The outputs Y; ∂L/∂Y is estimated and backpropagated exactly.
+    Output,
+    /// The weights θ, as in rollout mode.
+    Weights,
 }
 
 impl Default for TrainerConfig {
@@ -239,6 +256,7 @@ impl Default for TrainerConfig {
             redraw_every: 1,
             feature_reuse: false,
             partition: crate::trainer::Partition::Candidates,
+            space: Space::Output,
         };
         for option in OPTIONS {
             config
@@ -335,6 +353,9 @@ impl TrainerConfig {
                     ("replicated", crate::trainer::Partition::Replicated),
                 ])?
             }
+            "space" => {
+                self.space = v.choice(&[("output", Space::Output), ("weights", Space::Weights)])?
+            }
             "threads" => self.threads = v.count(0)?,
             "nonfinite" => {
                 self.nonfinite = v.choice(&[
@@ -399,6 +420,11 @@ impl TrainerConfig {
             "partition" => match self.partition {
                 crate::trainer::Partition::Candidates => "candidates",
                 crate::trainer::Partition::Replicated => "replicated",
+            }
+            .into(),
+            "space" => match self.space {
+                Space::Output => "output",
+                Space::Weights => "weights",
             }
             .into(),
             "threads" => self.threads.to_string(),

@@ -84,6 +84,8 @@ pub struct Plan {
     pub iteration: u64,
     /// Size m of the active set.
     pub num_active: usize,
+    /// The stream RGE directions come from: weight space or output space.
+    pub purpose: Purpose,
     /// Active-set positions CGE perturbs this iteration (ascending).
     coords: Vec<usize>,
     /// Reused by RGE assembly: one weight per direction.
@@ -109,10 +111,20 @@ impl Plan {
             seed,
             iteration,
             num_active,
+            purpose: Purpose::Direction,
             coords: Vec::new(),
             weights: Vec::new(),
         };
         plan.sample_coords();
+        plan
+    }
+
+    /// A plan over `dim` output coordinates (the output-space estimator):
+    /// the same candidates and assembly, with directions from their own
+    /// stream so they never coincide with weight-space ones.
+    pub fn over_outputs(config: EstimatorConfig, seed: u64, iteration: u64, dim: usize) -> Self {
+        let mut plan = Self::new(config, seed, iteration, dim);
+        plan.purpose = Purpose::OutputDirection;
         plan
     }
 
@@ -253,7 +265,7 @@ impl Plan {
         assert_eq!(grad.len(), self.num_active);
         let base_loss = (!self.config.kind.is_central()).then(|| losses[0]);
         if let Some(base) = base_loss.filter(|b| !b.is_finite()) {
-            return Err(self.failure(format!("the loss at the base point θ is {base}")));
+            return Err(self.failure(format!("the loss at the unperturbed base point is {base}")));
         }
         let (sum, count) = losses
             .iter()

@@ -13,19 +13,13 @@
 //! whatever the number of threads.
 
 use super::{DirectionKind, Plan};
-use crate::rng::{block_stream, Purpose, BLOCK};
+use crate::rng::{block_stream, BLOCK};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 /// Writes the Gaussian vector z_j restricted to coordinate block `block`.
 fn fill_gaussian_block(plan: &Plan, j: usize, block: usize, out: &mut [f64]) {
-    let mut rng = block_stream(
-        plan.seed,
-        Purpose::Direction,
-        plan.iteration,
-        j as u64,
-        block,
-    );
+    let mut rng = block_stream(plan.seed, plan.purpose, plan.iteration, j as u64, block);
     for v in out {
         *v = StandardNormal.sample(&mut rng);
     }

@@ -30,6 +30,12 @@ pub(super) struct AskState {
     started: Instant,
 }
 
+impl AskState {
+    pub(super) fn num_candidates(&self) -> usize {
+        self.status.len()
+    }
+}
+
 /// A materialized candidate for `forward` and `candidate_params`.
 #[derive(Default)]
 pub(super) struct Slot {
@@ -48,9 +54,22 @@ impl Trainer {
             return None;
         }
         if self.ask.is_none() {
-            self.open();
+            let candidates = if self.asks_in_output_space() {
+                let batch = self
+                    .batch
+                    .as_ref()
+                    .expect("checked by asks_in_output_space");
+                let iteration = self
+                    .open_outputs(&batch.x, batch.rows, batch.per_sample)
+                    .expect("set_batch checked the batch's shape");
+                self.serial += 1;
+                self.output_iteration.insert(iteration).num_candidates()
+            } else {
+                self.open();
+                self.plan.num_candidates()
+            };
             self.ask = Some(AskState {
-                status: vec![Status::Waiting; self.plan.num_candidates()],
+                status: vec![Status::Waiting; candidates],
                 next: 0,
                 told: 0,
                 started: Instant::now(),
@@ -84,7 +103,7 @@ impl Trainer {
 
     /// The position of `id` in the open iteration, if it was asked and not
     /// yet told.
-    fn resolve(&self, id: CandidateId) -> Result<usize> {
+    pub(super) fn resolve(&self, id: CandidateId) -> Result<usize> {
         let bad = |reason: &str| ZooError::BadCandidate {
             id: id.to_raw(),
             reason: reason.into(),
@@ -120,6 +139,7 @@ impl Trainer {
         y: &mut [f64],
     ) -> Result<()> {
         let c = self.resolve(id)?;
+        self.ensure_weight_candidate()?;
         let slot = materialized(
             &mut self.ask_slots,
             &self.plan,
@@ -141,6 +161,7 @@ impl Trainer {
     /// Writes θ_c of candidate `id` into `out` (length `num_params`).
     pub fn candidate_params(&mut self, id: CandidateId, out: &mut [f64]) -> Result<()> {
         let c = self.resolve(id)?;
+        self.ensure_weight_candidate()?;
         check_len("candidate parameters", self.model.num_params(), out.len())?;
         let slot = materialized(
             &mut self.ask_slots,
@@ -154,6 +175,16 @@ impl Trainer {
         Ok(())
     }
 
+    /// Output-space candidates perturb outputs; their weights are θ.
+    fn ensure_weight_candidate(&self) -> Result<()> {
+        match self.output_iteration {
+            Some(_) => Err(ZooError::BadState(
+                "this iteration perturbs the batch's outputs (space=output), not the weights; read them with candidate_outputs".into(),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Records the loss of candidate `id`. When it is the last one of the
     /// iteration the update is applied and its metrics returned.
     ///
@@ -162,12 +193,36 @@ impl Trainer {
     /// state and the iteration counter are unchanged and the next `ask`
     /// starts the iteration again.
     pub fn tell(&mut self, id: CandidateId, loss: f64) -> Result<Option<IterationMetrics>> {
+        if self.batch.as_ref().is_some_and(|b| b.per_sample) {
+            return Err(ZooError::BadState(
+                "the batch was set with per-sample losses; tell one loss per row with tell_samples"
+                    .into(),
+            ));
+        }
+        self.tell_losses(id, &[loss])
+    }
+
+    /// Records candidate `id`'s loss, or its per-row losses.
+    pub(super) fn tell_losses(
+        &mut self,
+        id: CandidateId,
+        losses: &[f64],
+    ) -> Result<Option<IterationMetrics>> {
         let c = self.resolve(id)?;
-        if let Err(e) = self.evaluation().check(c, loss) {
+        let recorded = match &mut self.output_iteration {
+            Some(iteration) => iteration.record(c, losses),
+            None => {
+                // Per-row losses in weight space: the loss is their sum.
+                let loss = losses.iter().sum();
+                self.evaluation()
+                    .check(c, loss)
+                    .map(|_| self.losses[c] = loss)
+            }
+        };
+        if let Err(e) = recorded {
             self.abort_iteration();
             return Err(e);
         }
-        self.losses[c] = loss;
         if let Some(slot) = self.ask_slots.iter_mut().find(|s| s.holder == Some(c)) {
             slot.holder = None;
         }
@@ -182,12 +237,23 @@ impl Trainer {
         }
         let started = state.started;
         self.ask = None;
-        self.finish(started).copied().map(Some)
+        match self.output_iteration.take() {
+            Some(iteration) => {
+                let batch = self.batch.take().expect("output iterations need a batch");
+                let outcome = self
+                    .finish_outputs(&batch.x, batch.rows, iteration, started)
+                    .copied();
+                self.batch = Some(batch);
+                outcome.map(Some)
+            }
+            None => self.finish(started).copied().map(Some),
+        }
     }
 
     /// Discards the open ask/tell iteration, if any; nothing else changes.
     pub fn abort_iteration(&mut self) {
         self.ask = None;
+        self.output_iteration = None;
         self.cancel_zo_grasp();
         for slot in &mut self.ask_slots {
             slot.holder = None;

@@ -27,6 +27,8 @@
 
 mod ask_tell;
 mod candidate;
+mod data_term;
+mod dataset;
 mod output_space;
 mod ranks;
 mod sparse;
@@ -54,6 +56,9 @@ pub struct IterationMetrics {
     pub base_loss: Option<f64>,
     /// Mean of the finite candidate losses: L(θ_k) + O(μ²) for central ones.
     pub mean_loss: f64,
+    /// The weighted data term at θ_k, when one is set (not part of the
+    /// losses above).
+    pub data_loss: Option<f64>,
     /// Losses received.
     pub evaluations: usize,
     /// Candidates dropped for non-finite losses (theirs or their partner's).
@@ -102,6 +107,13 @@ pub struct Trainer {
     comm: Option<ranks::Communicator>,
     /// Reused by the allreduce of each iteration's losses.
     reduce_buf: Vec<f64>,
+    /// Dataset mode through ask/tell: the batch candidates run on.
+    batch: Option<dataset::Batch>,
+    /// The open ask/tell iteration, when it perturbs outputs.
+    output_iteration: Option<output_space::OutputIteration>,
+    /// Scratch of output-space candidates.
+    output_shift: Vec<f64>,
+    data_term: Option<data_term::DataTerm>,
 }
 
 impl Trainer {
@@ -129,6 +141,10 @@ impl Trainer {
             grasp_scores: None,
             comm: None,
             reduce_buf: Vec::new(),
+            batch: None,
+            output_iteration: None,
+            output_shift: Vec::new(),
+            data_term: None,
             model,
             config,
             iteration: 0,
@@ -182,8 +198,17 @@ impl Trainer {
 
     /// Candidates the next iteration evaluates (the open one's, if any).
     pub fn candidates_per_iteration(&self) -> usize {
-        if self.ask.is_some() {
-            self.plan.num_candidates()
+        if let Some(state) = &self.ask {
+            state.num_candidates()
+        } else if let (true, Some(batch)) = (self.asks_in_output_space(), &self.batch) {
+            let outputs = self.model.network().num_outputs();
+            let dim = if batch.per_sample {
+                outputs
+            } else {
+                batch.rows * outputs
+            };
+            Plan::over_outputs(self.config.estimator, self.config.seed, self.iteration, dim)
+                .num_candidates()
         } else {
             let active = sparse::estimation_active(&self.model, &self.config, self.iteration);
             Plan::new(
@@ -201,8 +226,8 @@ impl Trainer {
             Some(state) => Err(ZooError::BadState(format!(
                 "cannot {what} while iteration {} has {} of {} losses outstanding from ask/tell; tell them or abort the iteration",
                 self.iteration,
-                self.plan.num_candidates() - state.told,
-                self.plan.num_candidates()
+                state.num_candidates() - state.told,
+                state.num_candidates()
             ))),
             None => Ok(()),
         }
@@ -341,6 +366,15 @@ impl Trainer {
         let summary = self
             .plan
             .assemble(&self.losses, &mut self.grad, self.pool.as_ref())?;
+        let data_loss = match self.grasp {
+            Some(_) => None,
+            None => {
+                let mut grad = std::mem::take(&mut self.grad);
+                let added = self.add_data_term(&mut grad);
+                self.grad = grad;
+                added?
+            }
+        };
         let grad_norm = norm(&self.grad);
         if !grad_norm.is_finite() {
             return Err(ZooError::IterationFailed {
@@ -364,6 +398,7 @@ impl Trainer {
             iteration: k,
             base_loss: summary.base_loss,
             mean_loss: summary.mean_loss,
+            data_loss,
             evaluations: self.losses.len(),
             dropped: summary.dropped,
             grad_norm,
@@ -375,6 +410,8 @@ impl Trainer {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dataset;
 #[cfg(test)]
 mod tests_ranks;
 #[cfg(test)]

@@ -1,26 +1,200 @@
-//! Dataset mode with the output-space estimator: zoo runs the network on
-//! a fixed batch X (n × inputs), the host's black box turns the outputs Y
-//! (n × outputs) into a loss, and zoo estimates ∂L/∂Y by central RGE over
-//! Y with q directions, `ĝ_Y = 1/q Σ_j (L(Y+μu_j) − L(Y−μu_j))/(2μ)·u_j`,
-//! u_j ~ N(0, I), then backpropagates it exactly through the network:
-//! ∂L/∂θ ≈ (∂Y/∂θ)ᵀ ĝ_Y. The 2q queries do not depend on the number of
-//! weights, only the accuracy does on n·outputs. Directions come from
-//! (seed, k, j), so the estimate is reproducible.
+//! The output-space estimator of dataset mode: zoo runs the network on a
+//! batch X (n × inputs), the host's black box turns the outputs Y
+//! (n × outputs) into a loss, and zoo estimates ∂L/∂Y from losses at
+//! perturbed outputs, then backpropagates it exactly through the network:
+//! ∂L/∂θ ≈ (∂Y/∂θ)ᵀ ĝ_Y. The number of queries does not depend on the
+//! number of weights.
+//!
+//! The candidates and the assembly are those of weight space (the
+//! `estimator` option: RGE or CGE, forward or central), applied to the
+//! outputs instead of θ:
+//! * joint: one loss per candidate; the plan runs over all n·outputs
+//!   coordinates of Y;
+//! * per sample: the black box returns one loss ℓ_i per row and
+//!   L = Σ_i ℓ_i; the plan runs over the `outputs` coordinates of one row,
+//!   every row is shifted by the same perturbation, and each row's
+//!   gradient is estimated from its own losses. With CGE this costs
+//!   2·outputs queries whatever n.
+//!
+//! Directions come from (seed, k, j) on their own stream, so an estimate
+//! is reproducible and independent of the weight-space directions.
 
-use super::{IterationMetrics, LossResult, Trainer};
+use super::{IterationMetrics, LossError, LossResult, Trainer};
+use crate::config::{NonFinitePolicy, TrainerConfig};
 use crate::error::{Result, ZooError};
-use crate::model::Workspace;
+use crate::estimate::{Plan, Summary};
+use crate::model::{check_len, Workspace};
 use crate::optim::norm;
-use crate::rng::{stream, Purpose};
-use rand_distr::{Distribution, StandardNormal};
 use std::time::Instant;
 
+/// One output-space iteration: the unperturbed outputs Y₀ = f(X; θ) and
+/// the plan of output perturbations.
+pub(super) struct OutputIteration {
+    plan: Plan,
+    y0: Vec<f64>,
+    rows: usize,
+    per_sample: bool,
+    /// Candidate-major: one loss per candidate (joint), or one per
+    /// candidate and row (per sample).
+    losses: Vec<f64>,
+    /// 0..dim: the plan's "active set" is every output coordinate.
+    identity: Vec<usize>,
+    policy: NonFinitePolicy,
+}
+
+impl OutputIteration {
+    fn new(
+        config: &TrainerConfig,
+        iteration: u64,
+        y0: Vec<f64>,
+        rows: usize,
+        per_sample: bool,
+    ) -> Self {
+        let dim = if per_sample {
+            y0.len() / rows
+        } else {
+            y0.len()
+        };
+        let plan = Plan::over_outputs(config.estimator, config.seed, iteration, dim);
+        let per_candidate = if per_sample { rows } else { 1 };
+        Self {
+            losses: vec![f64::NAN; plan.num_candidates() * per_candidate],
+            identity: (0..dim).collect(),
+            plan,
+            y0,
+            rows,
+            per_sample,
+            policy: config.nonfinite,
+        }
+    }
+
+    pub(super) fn num_candidates(&self) -> usize {
+        self.plan.num_candidates()
+    }
+
+    /// Losses one candidate reports: 1, or one per row.
+    fn losses_per_candidate(&self) -> usize {
+        if self.per_sample {
+            self.rows
+        } else {
+            1
+        }
+    }
+
+    /// Writes the outputs Y_c of candidate `c` into `out`; `shift` is
+    /// reusable scratch.
+    pub(super) fn outputs(&self, c: usize, out: &mut [f64], shift: &mut Vec<f64>) -> Result<()> {
+        check_len("candidate outputs", self.y0.len(), out.len())?;
+        let dim = self.identity.len();
+        shift.clear();
+        shift.resize(2 * dim, 0.0);
+        let (delta, direction) = shift.split_at_mut(dim);
+        self.plan
+            .apply(c, &self.identity, delta, direction, &mut None);
+        // Joint: one chunk of n·outputs; per sample: each row gets the shift.
+        for (row_out, row_y) in out.chunks_mut(dim).zip(self.y0.chunks(dim)) {
+            for ((o, y), d) in row_out.iter_mut().zip(row_y).zip(delta.iter()) {
+                *o = y + d;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the loss (joint) or the per-row losses of candidate `c`.
+    pub(super) fn record(&mut self, c: usize, losses: &[f64]) -> Result<()> {
+        let per_candidate = self.losses_per_candidate();
+        check_len(
+            "losses of one candidate (one per batch row with per-sample losses, else one)",
+            per_candidate,
+            losses.len(),
+        )?;
+        if self.policy == NonFinitePolicy::Error {
+            if let Some(&value) = losses.iter().find(|l| !l.is_finite()) {
+                return Err(ZooError::NonFiniteLoss {
+                    candidate: c,
+                    value,
+                });
+            }
+        }
+        self.losses[c * per_candidate..(c + 1) * per_candidate].copy_from_slice(losses);
+        Ok(())
+    }
+
+    /// ∂L/∂Y from the recorded losses, into `grad_y` (n × outputs).
+    fn gradient(&mut self, grad_y: &mut Vec<f64>) -> Result<Summary> {
+        grad_y.clear();
+        grad_y.resize(self.y0.len(), 0.0);
+        if !self.per_sample {
+            return self.plan.assemble(&self.losses, grad_y, None);
+        }
+        let (rows, candidates) = (self.rows, self.num_candidates());
+        let mut column = vec![0.0; candidates];
+        let mut total = Summary {
+            base_loss: Some(0.0),
+            mean_loss: 0.0,
+            dropped: 0,
+        };
+        for (row, grad_row) in grad_y.chunks_mut(self.identity.len()).enumerate() {
+            for (c, loss) in column.iter_mut().enumerate() {
+                *loss = self.losses[c * rows + row];
+            }
+            let summary = self
+                .plan
+                .assemble(&column, grad_row, None)
+                .map_err(|e| match e {
+                    ZooError::IterationFailed { iteration, reason } => ZooError::IterationFailed {
+                        iteration,
+                        reason: format!("batch row {row}: {reason}"),
+                    },
+                    other => other,
+                })?;
+            total.base_loss = total.base_loss.zip(summary.base_loss).map(|(a, b)| a + b);
+            total.mean_loss += summary.mean_loss;
+            total.dropped += summary.dropped;
+        }
+        Ok(total)
+    }
+}
+
+fn callback_failed(candidate: usize, e: LossError) -> ZooError {
+    ZooError::CallbackFailed {
+        candidate,
+        code: e.code,
+        message: e.message,
+    }
+}
+
 impl Trainer {
+    /// Runs the network on `x` and opens an output-space iteration.
+    pub(super) fn open_outputs(
+        &self,
+        x: &[f64],
+        n: usize,
+        per_sample: bool,
+    ) -> Result<OutputIteration> {
+        if n == 0 {
+            return Err(ZooError::InvalidArgument(
+                "the batch has no rows (nrows = 0)".into(),
+            ));
+        }
+        let mut y0 = vec![0.0; n * self.model.network().num_outputs()];
+        self.model
+            .forward_batch(x, n, &mut y0, &mut Workspace::new())?;
+        Ok(OutputIteration::new(
+            &self.config,
+            self.iteration,
+            y0,
+            n,
+            per_sample,
+        ))
+    }
+
     /// One iteration in dataset mode with the output-space estimator: the
     /// network runs on `x` (`n` rows), `loss_fn` maps outputs (n × outputs,
     /// row-major) to a loss through the host's black box, and the update
-    /// uses `q` output directions (option `q`) and radius `mu`. Masked
-    /// weights stay zero. On error nothing changes.
+    /// backpropagates the estimate of ∂L/∂Y (options `estimator`, `q`,
+    /// `mu`, `cge_coords`). Masked weights stay zero. On error nothing
+    /// changes.
     pub fn step_output_space<F>(
         &mut self,
         x: &[f64],
@@ -32,52 +206,56 @@ impl Trainer {
     {
         self.ensure_quiet("step in output space")?;
         let started = Instant::now();
-        let network = self.model.network();
-        let m = n * network.num_outputs();
-        let mut ws = Workspace::new();
-        let mut y = vec![0.0; m];
-        self.model.forward_batch(x, n, &mut y, &mut ws)?;
-        let call = |loss_fn: &mut F, point: &[f64], j: usize| -> Result<f64> {
-            let loss = loss_fn(point).map_err(|e| ZooError::CallbackFailed {
-                candidate: j,
-                code: e.code,
-                message: e.message,
-            })?;
-            if loss.is_finite() {
-                Ok(loss)
-            } else {
-                Err(ZooError::NonFiniteLoss {
-                    candidate: j,
-                    value: loss,
-                })
-            }
-        };
-        let base = call(&mut loss_fn, &y, 0)?;
-        let (q, mu) = (self.config.estimator.q, self.config.estimator.mu);
-        let mut grad_y = vec![0.0; m];
-        let (mut u, mut point) = (vec![0.0; m], vec![0.0; m]);
-        for j in 0..q {
-            let mut rng = stream(
-                self.config.seed,
-                Purpose::OutputDirection,
-                self.iteration,
-                j as u64,
-            );
-            for v in u.iter_mut() {
-                *v = StandardNormal.sample(&mut rng);
-            }
-            let mut eval = |sign: f64| {
-                for ((p, yv), uv) in point.iter_mut().zip(&y).zip(&u) {
-                    *p = yv + sign * mu * uv;
-                }
-                call(&mut loss_fn, &point, 1 + 2 * j + usize::from(sign < 0.0))
-            };
-            let delta = (eval(1.0)? - eval(-1.0)?) / (2.0 * mu);
-            for (g, uv) in grad_y.iter_mut().zip(&u) {
-                *g += delta * uv / q as f64;
-            }
+        let mut iteration = self.open_outputs(x, n, false)?;
+        let (mut y, mut shift) = (vec![0.0; iteration.y0.len()], Vec::new());
+        for c in 0..iteration.num_candidates() {
+            iteration.outputs(c, &mut y, &mut shift)?;
+            let loss = loss_fn(&y).map_err(|e| callback_failed(c, e))?;
+            iteration.record(c, &[loss])?;
         }
-        self.apply_output_gradient(x, n, &grad_y, base, 1 + 2 * q, started)
+        self.finish_outputs(x, n, iteration, started)
+    }
+
+    /// Like [`Trainer::step_output_space`] with per-sample losses:
+    /// `losses_fn` maps outputs (n × outputs) to one loss per row, written
+    /// into its second argument; the loss is their sum. Each row's
+    /// gradient comes from its own losses, so the query count depends on
+    /// `outputs` only (2·outputs with `estimator=cge-central`).
+    pub fn step_output_samples<F>(
+        &mut self,
+        x: &[f64],
+        n: usize,
+        mut losses_fn: F,
+    ) -> Result<&IterationMetrics>
+    where
+        F: FnMut(&[f64], &mut [f64]) -> std::result::Result<(), LossError>,
+    {
+        self.ensure_quiet("step in output space")?;
+        let started = Instant::now();
+        let mut iteration = self.open_outputs(x, n, true)?;
+        let (mut y, mut shift) = (vec![0.0; iteration.y0.len()], Vec::new());
+        let mut losses = vec![f64::NAN; n];
+        for c in 0..iteration.num_candidates() {
+            iteration.outputs(c, &mut y, &mut shift)?;
+            losses.fill(f64::NAN);
+            losses_fn(&y, &mut losses).map_err(|e| callback_failed(c, e))?;
+            iteration.record(c, &losses)?;
+        }
+        self.finish_outputs(x, n, iteration, started)
+    }
+
+    /// Turns a completed output-space iteration into an update.
+    pub(super) fn finish_outputs(
+        &mut self,
+        x: &[f64],
+        n: usize,
+        mut iteration: OutputIteration,
+        started: Instant,
+    ) -> Result<&IterationMetrics> {
+        let mut grad_y = Vec::new();
+        let summary = iteration.gradient(&mut grad_y)?;
+        let evaluations = iteration.num_candidates();
+        self.apply_output_gradient(x, n, &grad_y, summary, evaluations, started)
     }
 
     /// One iteration with exact gradients from the host: `adjoint_fn`
@@ -95,16 +273,9 @@ impl Trainer {
     {
         self.ensure_quiet("step with an adjoint")?;
         let started = Instant::now();
-        let m = n * self.model.network().num_outputs();
-        let mut y = vec![0.0; m];
-        self.model
-            .forward_batch(x, n, &mut y, &mut Workspace::new())?;
-        let mut grad_y = vec![0.0; m];
-        let loss = adjoint_fn(&y, &mut grad_y).map_err(|e| ZooError::CallbackFailed {
-            candidate: 0,
-            code: e.code,
-            message: e.message,
-        })?;
+        let y = self.open_outputs(x, n, false)?.y0;
+        let mut grad_y = vec![0.0; y.len()];
+        let loss = adjoint_fn(&y, &mut grad_y).map_err(|e| callback_failed(0, e))?;
         if !loss.is_finite() {
             return Err(ZooError::NonFiniteLoss {
                 candidate: 0,
@@ -117,16 +288,22 @@ impl Trainer {
                 grad_y[i]
             )));
         }
-        self.apply_output_gradient(x, n, &grad_y, loss, 1, started)
+        let summary = Summary {
+            base_loss: Some(loss),
+            mean_loss: loss,
+            dropped: 0,
+        };
+        self.apply_output_gradient(x, n, &grad_y, summary, 1, started)
     }
 
-    /// Backpropagates ∂L/∂Y through the network and applies the update.
+    /// Backpropagates ∂L/∂Y through the network, adds the data term and
+    /// applies the update.
     fn apply_output_gradient(
         &mut self,
         x: &[f64],
         n: usize,
         grad_y: &[f64],
-        loss: f64,
+        summary: Summary,
         evaluations: usize,
         started: Instant,
     ) -> Result<&IterationMetrics> {
@@ -135,7 +312,14 @@ impl Trainer {
             .vjp(x, n, grad_y, &mut grad, None, &mut Workspace::new())?;
         self.refresh_active();
         let mut grad_active: Vec<f64> = self.active.iter().map(|&i| grad[i]).collect();
+        let data_loss = self.add_data_term(&mut grad_active)?;
         let grad_norm = norm(&grad_active);
+        if !grad_norm.is_finite() {
+            return Err(ZooError::IterationFailed {
+                iteration: self.iteration,
+                reason: format!("the gradient is not finite (norm {grad_norm})"),
+            });
+        }
         let k = self.iteration;
         let lr = self.optimizer.update(
             &self.config.optim,
@@ -147,166 +331,14 @@ impl Trainer {
         self.iteration += 1;
         Ok(self.metrics.insert(IterationMetrics {
             iteration: k,
-            base_loss: Some(loss),
-            mean_loss: loss,
+            base_loss: summary.base_loss,
+            mean_loss: summary.mean_loss,
+            data_loss,
             evaluations,
-            dropped: 0,
+            dropped: summary.dropped,
             grad_norm,
             lr,
             wall_time: started.elapsed().as_secs_f64(),
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::model::{Activation, Model, Workspace};
-    use crate::trainer::Trainer;
-
-    /// A differentiable knowledge source: L(Y) = mean (sin(Y) − t)², with
-    /// its exact gradient.
-    fn source(y: &[f64], t: &[f64]) -> (f64, Vec<f64>) {
-        let n = y.len() as f64;
-        let loss = y
-            .iter()
-            .zip(t)
-            .map(|(a, b)| (a.sin() - b).powi(2))
-            .sum::<f64>()
-            / n;
-        let grad = y
-            .iter()
-            .zip(t)
-            .map(|(a, b)| 2.0 * (a.sin() - b) * a.cos() / n)
-            .collect();
-        (loss, grad)
-    }
-
-    fn cosine(a: &[f64], b: &[f64]) -> f64 {
-        let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-        dot / (a.iter().map(|x| x * x).sum::<f64>().sqrt()
-            * b.iter().map(|x| x * x).sum::<f64>().sqrt())
-    }
-
-    /// The update direction of one step with lr = 1 and plain SGD is −ĝ.
-    fn estimate(
-        model: &Model,
-        options: &str,
-        x: &[f64],
-        n: usize,
-        t: &[f64],
-        output_space: bool,
-    ) -> Vec<f64> {
-        let mut trainer =
-            Trainer::new(model.clone(), &format!("{options} optimizer=sgd lr=1")).unwrap();
-        let theta = model.params().to_vec();
-        if output_space {
-            trainer
-                .step_output_space(x, n, |y| Ok(source(y, t).0))
-                .unwrap();
-        } else {
-            trainer
-                .step(|c| {
-                    let mut y = vec![0.0; t.len()];
-                    c.forward_batch(x, n, &mut y).unwrap();
-                    Ok(source(&y, t).0)
-                })
-                .unwrap();
-        }
-        theta
-            .iter()
-            .zip(trainer.params())
-            .map(|(a, b)| a - b)
-            .collect()
-    }
-
-    #[test]
-    fn output_space_estimate_points_along_the_true_gradient_with_few_queries() {
-        let model = Model::mlp(&[3, 32, 32, 2], Activation::Tanh, 5).unwrap(); // 1250 parameters
-        let n = 4;
-        let x: Vec<f64> = (0..n * 3)
-            .map(|i| ((i * 7 % 5) as f64 / 2.5) - 1.0)
-            .collect();
-        let t: Vec<f64> = (0..n * 2).map(|i| (i as f64 * 0.3).cos() * 0.5).collect();
-        let mut y = vec![0.0; n * 2];
-        let mut ws = Workspace::new();
-        model.forward_batch(&x, n, &mut y, &mut ws).unwrap();
-        let (_, grad_y) = source(&y, &t);
-        let mut exact = vec![0.0; model.num_params()];
-        model
-            .vjp(&x, n, &grad_y, &mut exact, None, &mut ws)
-            .unwrap();
-
-        let queries = "q=32 mu=1e-4 seed=2";
-        let output = estimate(&model, queries, &x, n, &t, true);
-        let weights = estimate(
-            &model,
-            &format!("estimator=rge-central {queries}"),
-            &x,
-            n,
-            &t,
-            false,
-        );
-        let (c_out, c_w) = (cosine(&output, &exact), cosine(&weights, &exact));
-        println!("cosine with the true gradient at 64 queries: output space {c_out:.3}, weight space {c_w:.3}");
-        assert!(c_out > 0.8, "output-space cosine {c_out}");
-        assert!(
-            c_out > c_w + 0.3,
-            "output space should beat weight space here: {c_out} vs {c_w}"
-        );
-    }
-
-    #[test]
-    fn adjoint_steps_are_exact_gradient_steps() {
-        let model = Model::mlp(&[2, 6, 2], Activation::Tanh, 2).unwrap();
-        let (n, x) = (3, [0.1, -0.4, 0.7, 0.2, -0.9, 0.5]);
-        let t = [0.3, -0.2, 0.1, 0.4, 0.0, -0.5];
-        let mut trainer = Trainer::new(model.clone(), "optimizer=sgd lr=0.5").unwrap();
-        let m = *trainer
-            .step_adjoint(&x, n, |y, g| {
-                let (loss, grad) = source(y, &t);
-                g.copy_from_slice(&grad);
-                Ok(loss)
-            })
-            .unwrap();
-        let mut y = vec![0.0; 6];
-        let mut ws = Workspace::new();
-        model.forward_batch(&x, n, &mut y, &mut ws).unwrap();
-        let (loss, grad_y) = source(&y, &t);
-        let mut exact = vec![0.0; model.num_params()];
-        model
-            .vjp(&x, n, &grad_y, &mut exact, None, &mut ws)
-            .unwrap();
-        for ((after, before), g) in trainer.params().iter().zip(model.params()).zip(&exact) {
-            assert!((after - (before - 0.5 * g)).abs() < 1e-15);
-        }
-        assert_eq!((m.base_loss, m.evaluations), (Some(loss), 1));
-        let err = trainer.step_adjoint(&x, n, |_, g| {
-            g[3] = f64::INFINITY;
-            Ok(1.0)
-        });
-        assert!(err.unwrap_err().to_string().contains("∂L/∂Y[3]"));
-        assert_eq!(trainer.iteration(), 1);
-    }
-
-    #[test]
-    fn output_space_steps_are_reproducible_and_fail_cleanly() {
-        let model = Model::mlp(&[2, 4, 1], Activation::Tanh, 1).unwrap();
-        let x = [0.1, 0.2, -0.3, 0.4];
-        let run = || {
-            let mut t = Trainer::new(model.clone(), "q=4 lr=0.1 seed=9").unwrap();
-            for _ in 0..3 {
-                t.step_output_space(&x, 2, |y| Ok(y.iter().map(|v| (v - 1.0).powi(2)).sum()))
-                    .unwrap();
-            }
-            t.params().to_vec()
-        };
-        assert_eq!(run(), run());
-        let mut t = Trainer::new(model.clone(), "q=4").unwrap();
-        assert!(t.step_output_space(&x, 2, |_| Ok(f64::NAN)).is_err());
-        assert!(
-            t.step_output_space(&x, 3, |_| Ok(0.0)).is_err(),
-            "x has 2 rows, not 3"
-        );
-        assert_eq!((t.params(), t.iteration()), (model.params(), 0));
     }
 }
