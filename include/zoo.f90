@@ -39,6 +39,9 @@ module zoo
   public :: zoo_trainer_begin_zo_grasp
   public :: zoo_allreduce_callback, zoo_trainer_set_communicator, zoo_trainer_check_consistency
   public :: zoo_output_loss_callback, zoo_adjoint_callback, zoo_step_outputs, zoo_step_adjoint
+  public :: zoo_output_losses_callback, zoo_step_output_samples
+  public :: zoo_trainer_set_batch, zoo_trainer_clear_batch, zoo_candidate_outputs, zoo_tell_samples
+  public :: zoo_trainer_set_data_term, zoo_trainer_clear_data_term
 
   !> Status codes (see zoo.h); values are never renumbered.
   integer, parameter, public :: ZOO_OK = 0, ZOO_NULL_POINTER = 1, ZOO_BAD_SIZE = 2, &
@@ -69,8 +72,6 @@ module zoo
        real(c_double), intent(out) :: loss
        integer(c_int32_t) :: status
      end function zoo_loss_callback
-     !> The host's allreduce: replace the n doubles at `values` by their sum
-     !> over all ranks (MPI_Allreduce with MPI_IN_PLACE); return 0.
      !> Dataset mode: the loss of network outputs y (ny values at `y`,
      !> outputs x rows); return 0.
      function zoo_output_loss_callback(userdata, y, ny, loss) bind(c) result(status)
@@ -90,6 +91,19 @@ module zoo
        type(c_ptr), value :: grad_y
        integer(c_int32_t) :: status
      end function zoo_adjoint_callback
+     !> Dataset mode with per-row losses: write one loss per row of the
+     !> outputs y (ny values at `y`) to the nrows values at `losses`; their
+     !> sum is the loss. Return 0.
+     function zoo_output_losses_callback(userdata, y, ny, losses, nrows) bind(c) result(status)
+       import :: c_ptr, c_size_t, c_int32_t
+       type(c_ptr), value :: userdata, y
+       integer(c_size_t), value :: ny
+       type(c_ptr), value :: losses
+       integer(c_size_t), value :: nrows
+       integer(c_int32_t) :: status
+     end function zoo_output_losses_callback
+     !> The host's allreduce: replace the n doubles at `values` by their sum
+     !> over all ranks (MPI_Allreduce with MPI_IN_PLACE); return 0.
      function zoo_allreduce_callback(userdata, values, n) bind(c) result(status)
        import :: c_ptr, c_size_t, c_int32_t
        type(c_ptr), value :: userdata, values
@@ -400,6 +414,34 @@ module zoo
        real(c_double), intent(inout) :: loss
        integer(c_int32_t) :: s
      end function c_zoo_step_dataset
+     function c_zoo_trainer_set_batch(trainer, x, nx, nrows, per_sample) &
+          bind(c, name="zoo_trainer_set_batch") result(s)
+       import :: c_ptr, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       real(c_double), intent(in) :: x(*)
+       integer(c_size_t), value :: nx, nrows
+       integer(c_int32_t), value :: per_sample
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_set_batch
+     function c_zoo_tell_samples(trainer, id, losses, nlosses, updated) &
+          bind(c, name="zoo_tell_samples") result(s)
+       import :: c_ptr, c_int64_t, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_int64_t), value :: id
+       real(c_double), intent(in) :: losses(*)
+       integer(c_size_t), value :: nlosses
+       integer(c_int32_t), intent(inout) :: updated
+       integer(c_int32_t) :: s
+     end function c_zoo_tell_samples
+     function c_zoo_trainer_set_data_term(trainer, x, nx, targets, ntargets, nrows, weight) &
+          bind(c, name="zoo_trainer_set_data_term") result(s)
+       import :: c_ptr, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       real(c_double), intent(in) :: x(*), targets(*)
+       integer(c_size_t), value :: nx, ntargets, nrows
+       real(c_double), value :: weight
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_set_data_term
      function c_zoo_trainer_num_active(trainer, out) bind(c, name="zoo_trainer_num_active") result(s)
        import :: c_ptr, c_size_t, c_int32_t
        type(c_ptr), value :: trainer
@@ -425,6 +467,10 @@ module zoo
   procedure(c_zoo_set_mask), bind(c, name="zoo_trainer_set_mask") :: c_zoo_trainer_set_mask
   procedure(c_zoo_step_dataset), bind(c, name="zoo_step_outputs") :: c_zoo_step_outputs
   procedure(c_zoo_step_dataset), bind(c, name="zoo_step_adjoint") :: c_zoo_step_adjoint
+  procedure(c_zoo_step_dataset), bind(c, name="zoo_step_output_samples") :: c_zoo_step_output_samples
+  procedure(c_zoo_candidate_params), bind(c, name="zoo_candidate_outputs") :: c_zoo_candidate_outputs
+  procedure(c_zoo_abort_iteration), bind(c, name="zoo_trainer_clear_batch") :: c_zoo_trainer_clear_batch
+  procedure(c_zoo_abort_iteration), bind(c, name="zoo_trainer_clear_data_term") :: c_zoo_trainer_clear_data_term
 
 contains
 
@@ -1037,5 +1083,90 @@ contains
          c_funloc(callback), data, c_loss), stat, 'zoo_step_adjoint')
     if (present(loss)) loss = c_loss
   end subroutine zoo_step_adjoint
+
+  !> Dataset mode with per-row losses (output space): `callback` writes
+  !> one loss per column of the outputs; their sum is the loss.
+  subroutine zoo_step_output_samples(trainer, x, callback, userdata, loss, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    real(c_double), intent(in), contiguous :: x(:, :)
+    procedure(zoo_output_losses_callback) :: callback
+    type(c_ptr), intent(in), optional :: userdata
+    real(c_double), intent(out), optional :: loss
+    integer, intent(out), optional :: stat
+    type(c_ptr) :: data
+    real(c_double) :: c_loss
+    data = c_null_ptr
+    if (present(userdata)) data = userdata
+    c_loss = 0
+    call finish(c_zoo_step_output_samples(trainer%ptr, x, int(size(x), c_size_t), int(size(x, 2), c_size_t), &
+         c_funloc(callback), data, c_loss), stat, 'zoo_step_output_samples')
+    if (present(loss)) loss = c_loss
+  end subroutine zoo_step_output_samples
+
+  !> Sets the batch (inputs x rows) that ask/tell candidates run on; with
+  !> `per_sample` = .true., tell one loss per row with zoo_tell_samples.
+  subroutine zoo_trainer_set_batch(trainer, x, per_sample, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    real(c_double), intent(in), contiguous :: x(:, :)
+    logical, intent(in), optional :: per_sample
+    integer, intent(out), optional :: stat
+    integer(c_int32_t) :: flag
+    flag = 0
+    if (present(per_sample)) then
+       if (per_sample) flag = 1
+    end if
+    call finish(c_zoo_trainer_set_batch(trainer%ptr, x, int(size(x), c_size_t), int(size(x, 2), c_size_t), flag), &
+         stat, 'zoo_trainer_set_batch')
+  end subroutine zoo_trainer_set_batch
+
+  !> Removes the batch: ask/tell candidates perturb weights again.
+  subroutine zoo_trainer_clear_batch(trainer, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_clear_batch(trainer%ptr), stat, 'zoo_trainer_clear_batch')
+  end subroutine zoo_trainer_clear_batch
+
+  !> Writes the outputs (outputs x rows) of candidate `id` on the batch.
+  subroutine zoo_candidate_outputs(trainer, id, y, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer(c_int64_t), intent(in) :: id
+    real(c_double), intent(inout), contiguous :: y(:, :)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_candidate_outputs(trainer%ptr, id, y, int(size(y), c_size_t)), stat, 'zoo_candidate_outputs')
+  end subroutine zoo_candidate_outputs
+
+  !> Tells one loss per batch row for candidate `id`; `updated` is .true.
+  !> when this completed the iteration.
+  subroutine zoo_tell_samples(trainer, id, losses, updated, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer(c_int64_t), intent(in) :: id
+    real(c_double), intent(in), contiguous :: losses(:)
+    logical, intent(out), optional :: updated
+    integer, intent(out), optional :: stat
+    integer(c_int32_t) :: c_updated
+    c_updated = 0
+    call finish(c_zoo_tell_samples(trainer%ptr, id, losses, int(size(losses), c_size_t), c_updated), stat, &
+         'zoo_tell_samples')
+    if (present(updated)) updated = c_updated /= 0
+  end subroutine zoo_tell_samples
+
+  !> Adds weight * mean((f(x) - targets)**2) with its exact gradient to
+  !> every following update (the mixed loss); x is inputs x rows, targets
+  !> outputs x rows.
+  subroutine zoo_trainer_set_data_term(trainer, x, targets, weight, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    real(c_double), intent(in), contiguous :: x(:, :), targets(:, :)
+    real(c_double), intent(in) :: weight
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_set_data_term(trainer%ptr, x, int(size(x), c_size_t), targets, &
+         int(size(targets), c_size_t), int(size(x, 2), c_size_t), weight), stat, 'zoo_trainer_set_data_term')
+  end subroutine zoo_trainer_set_data_term
+
+  !> Removes the data term.
+  subroutine zoo_trainer_clear_data_term(trainer, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_clear_data_term(trainer%ptr), stat, 'zoo_trainer_clear_data_term')
+  end subroutine zoo_trainer_clear_data_term
 
 end module zoo

@@ -102,6 +102,15 @@ typedef struct zoo_trainer zoo_trainer;
 // to `*loss`. Return 0 on success.
 typedef int32_t (*zoo_output_loss_fn)(void *userdata, const double *y, size_t ny, double *loss);
 
+// A black box with one loss per row: maps `y[0..ny]` (nrows × outputs,
+// row-major) to `losses[0..nrows]`; the loss is their sum. Return 0 on
+// success.
+typedef int32_t (*zoo_output_losses_fn)(void *userdata,
+                                        const double *y,
+                                        size_t ny,
+                                        double *losses,
+                                        size_t nrows);
+
 // A black box with an adjoint: writes `*loss` and ∂loss/∂y into
 // `grad_y[0..ny]`. Return 0 on success.
 typedef int32_t (*zoo_adjoint_fn)(void *userdata,
@@ -202,16 +211,18 @@ zoo_status zoo_tell(struct zoo_trainer *trainer, uint64_t id, double loss, int32
 // nothing else changes. Errors: ZOO_NULL_POINTER.
 zoo_status zoo_abort_iteration(struct zoo_trainer *trainer);
 
-// One iteration in dataset mode with the output-space estimator: zoo runs
-// the network on `nrows` row-major inputs `x[0..nx]`, calls `loss_fn` on
-// 2q + 1 output batches (the outputs and q antithetic perturbations of
-// them; options q and mu), estimates ∂L/∂outputs and backpropagates it
-// exactly through the network. The number of calls does not depend on the
-// number of weights. `*loss` (may be NULL) receives the loss at the
-// unperturbed outputs. Calls are made in order on the calling thread.
-// On error nothing changes.
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_CALLBACK_FAILED,
-// ZOO_NONFINITE_LOSS, ZOO_BAD_STATE.
+// One iteration in dataset mode: zoo runs the network on `nrows`
+// row-major inputs `x[0..nx]` and `loss_fn` maps outputs to a loss. With
+// option `space=output` (the default) zoo perturbs the outputs (2q calls
+// for rge-central, 2·nrows·outputs for cge-central; independent of the
+// number of weights), estimates ∂L/∂outputs and backpropagates it
+// exactly; with `space=weights` each call gets the outputs of one weight
+// candidate. `*loss` (may be NULL) receives the loss at the unperturbed
+// point (or the mean of the candidates' losses for central estimators).
+// Calls are made in order on the calling thread. On error nothing
+// changes. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT
+// (nrows = 0), ZOO_CALLBACK_FAILED, ZOO_NONFINITE_LOSS,
+// ZOO_ITERATION_FAILED, ZOO_BAD_STATE.
 zoo_status zoo_step_outputs(struct zoo_trainer *trainer,
                             const double *x,
                             size_t nx,
@@ -219,6 +230,22 @@ zoo_status zoo_step_outputs(struct zoo_trainer *trainer,
                             zoo_output_loss_fn loss_fn,
                             void *userdata,
                             double *loss);
+
+// One dataset-mode iteration with per-row losses and the output-space
+// estimator: `losses_fn` maps outputs (nrows × outputs) to one loss per
+// row and the loss is their sum. Every row is shifted by the same output
+// perturbation and each row's gradient comes from its own losses, so the
+// number of calls depends on the number of outputs only (2·outputs with
+// `estimator=cge-central`, 2q with rge-central). Rows left NaN count as
+// non-finite. `*loss` (may be NULL) receives the loss. On error nothing
+// changes. Errors: as zoo_step_outputs.
+zoo_status zoo_step_output_samples(struct zoo_trainer *trainer,
+                                   const double *x,
+                                   size_t nx,
+                                   size_t nrows,
+                                   zoo_output_losses_fn losses_fn,
+                                   void *userdata,
+                                   double *loss);
 
 // One iteration with exact gradients supplied by the host: zoo runs the
 // network on `nrows` row-major inputs `x[0..nx]`, `adjoint_fn` returns
@@ -234,6 +261,60 @@ zoo_status zoo_step_adjoint(struct zoo_trainer *trainer,
                             zoo_adjoint_fn adjoint_fn,
                             void *userdata,
                             double *loss);
+
+// Sets the batch `x[0..nx]` (`nrows` row-major inputs) that ask/tell
+// candidates run on from the next iteration: read a candidate's outputs
+// with zoo_candidate_outputs and tell its loss with zoo_tell, or, when
+// `per_sample` is 1, one loss per row with zoo_tell_samples. Option
+// `space` picks output or weight perturbations. The batch is copied.
+// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (nrows = 0,
+// per_sample not 0 or 1), ZOO_BAD_STATE (an iteration is open).
+zoo_status zoo_trainer_set_batch(struct zoo_trainer *trainer,
+                                 const double *x,
+                                 size_t nx,
+                                 size_t nrows,
+                                 int32_t per_sample);
+
+// Removes the batch: ask/tell candidates perturb weights again (rollout
+// mode). Errors: ZOO_NULL_POINTER, ZOO_BAD_STATE (an iteration is open).
+zoo_status zoo_trainer_clear_batch(struct zoo_trainer *trainer);
+
+// Writes the outputs of candidate `id` on the batch into `y[0..ny]`
+// (nrows × outputs, row-major): perturbed outputs under `space=output`,
+// the network with θ_c under `space=weights`. Errors: ZOO_NULL_POINTER,
+// ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE, ZOO_BAD_STATE (no batch set).
+zoo_status zoo_candidate_outputs(struct zoo_trainer *trainer, uint64_t id, double *y, size_t ny);
+
+// Records one loss per batch row for candidate `id` (a batch set with
+// per_sample = 1); as zoo_tell otherwise. Errors: ZOO_NULL_POINTER,
+// ZOO_BAD_SIZE (nlosses is not the batch's nrows; nothing changes),
+// ZOO_BAD_CANDIDATE, ZOO_BAD_STATE (the batch takes one loss),
+// ZOO_NONFINITE_LOSS, ZOO_ITERATION_FAILED.
+zoo_status zoo_tell_samples(struct zoo_trainer *trainer,
+                            uint64_t id,
+                            const double *losses,
+                            size_t nlosses,
+                            int32_t *updated);
+
+// Adds a data term to the loss of every following update:
+// `weight · mean((f(x; θ) − targets)²)` over `nrows` labelled rows
+// (`x[0..nx]` inputs, `targets[0..ntargets]` outputs, row-major), with
+// its exact gradient; the black-box part is estimated as before (the
+// mixed loss). Replaces an earlier data term; the metric "data_loss"
+// reports it. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE,
+// ZOO_INVALID_ARGUMENT (nrows = 0, weight < 0 or not finite, non-finite
+// data), ZOO_BAD_STATE (an iteration is open).
+zoo_status zoo_trainer_set_data_term(struct zoo_trainer *trainer,
+                                     const double *x,
+                                     size_t nx,
+                                     const double *targets,
+                                     size_t ntargets,
+                                     size_t nrows,
+                                     double weight);
+
+// Removes the data term. Errors: ZOO_NULL_POINTER, ZOO_BAD_STATE (an
+// iteration is open).
+zoo_status zoo_trainer_clear_data_term(struct zoo_trainer *trainer);
 
 // Creates a multilayer perceptron.
 //
@@ -537,7 +618,8 @@ zoo_status zoo_trainer_num_candidates(const struct zoo_trainer *trainer, size_t 
 // Writes one metric of the last completed iteration to `*value`. Names:
 // "iteration", "loss" (base loss where evaluated, else the mean),
 // "base_loss" (NaN when the estimator does not evaluate θ), "mean_loss",
-// "evaluations", "dropped", "grad_norm", "lr", "wall_time" (seconds).
+// "evaluations", "dropped", "grad_norm", "lr", "wall_time" (seconds),
+// "data_loss" (the weighted data term; NaN without one).
 // Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (unknown name),
 // ZOO_BAD_STATE (no iteration completed yet), ZOO_INVALID_STRING.
 zoo_status zoo_trainer_metric(const struct zoo_trainer *trainer, const char *name, double *value);

@@ -213,7 +213,8 @@ pub unsafe extern "C" fn zoo_trainer_num_candidates(
 /// Writes one metric of the last completed iteration to `*value`. Names:
 /// "iteration", "loss" (base loss where evaluated, else the mean),
 /// "base_loss" (NaN when the estimator does not evaluate θ), "mean_loss",
-/// "evaluations", "dropped", "grad_norm", "lr", "wall_time" (seconds).
+/// "evaluations", "dropped", "grad_norm", "lr", "wall_time" (seconds),
+/// "data_loss" (the weighted data term; NaN without one).
 /// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (unknown name),
 /// ZOO_BAD_STATE (no iteration completed yet), ZOO_INVALID_STRING.
 #[no_mangle]
@@ -239,9 +240,10 @@ pub unsafe extern "C" fn zoo_trainer_metric(
             "grad_norm" => m.grad_norm,
             "lr" => m.lr,
             "wall_time" => m.wall_time,
+            "data_loss" => m.data_loss.unwrap_or(f64::NAN),
             _ => {
                 return Err(ZooError::InvalidArgument(format!(
-                    "unknown metric '{name}'; known: iteration, loss, base_loss, mean_loss, evaluations, dropped, grad_norm, lr, wall_time"
+                    "unknown metric '{name}'; known: iteration, loss, base_loss, mean_loss, evaluations, dropped, grad_norm, lr, wall_time, data_loss"
                 )))
             }
         };

@@ -408,6 +408,103 @@ static void test_dataset_mode(void) {
     zoo_trainer_free(t);
 }
 
+/* Per-row losses of the same black box: row i has one output. */
+static int32_t row_losses(void *userdata, const double *y, size_t ny, double *losses, size_t nrows) {
+    int *mode = userdata;
+    for (size_t i = 0; i < nrows && i < ny; i++) losses[i] = (y[i] - 0.5) * (y[i] - 0.5) / nrows;
+    if (mode && *mode == 1) losses[1] = NAN;
+    return mode && *mode == 2 ? 7 : 0;
+}
+
+static void test_dataset_ask_tell(void) {
+    const double x[6] = {0.1, 0.2, -0.3, 0.4, 0.9, -0.8};
+    const char *options = "estimator=cge-central lr=0.05";
+    zoo_trainer *t = new_trainer(options), *reference = new_trainer(options);
+    snapshot before = take(t);
+    double y[3], losses[3], loss = -1;
+    uint64_t id = 0;
+    int32_t updated = -1;
+    int mode = 0;
+
+    /* Per-sample callback: errors first, then a run to compare with. */
+    EXPECT_STATUS(zoo_step_output_samples(t, x, 6, 3, NULL, NULL, &loss), ZOO_NULL_POINTER, "losses_fn");
+    EXPECT_STATUS(zoo_step_output_samples(t, x, 6, 0, row_losses, NULL, &loss), ZOO_INVALID_ARGUMENT, "no rows");
+    mode = 2;
+    EXPECT_STATUS(zoo_step_output_samples(t, x, 6, 3, row_losses, &mode, &loss), ZOO_CALLBACK_FAILED, "returned 7");
+    mode = 1;
+    EXPECT_STATUS(zoo_step_output_samples(t, x, 6, 3, row_losses, &mode, &loss), ZOO_ITERATION_FAILED, "batch row 1");
+    EXPECT(loss == -1 && same(before, take(t)));
+
+    /* The batch for ask/tell. */
+    EXPECT_STATUS(zoo_trainer_set_batch(NULL, x, 6, 3, 1), ZOO_NULL_POINTER, "trainer");
+    EXPECT_STATUS(zoo_trainer_set_batch(t, NULL, 6, 3, 1), ZOO_NULL_POINTER, "x");
+    EXPECT_STATUS(zoo_trainer_set_batch(t, x, 5, 3, 1), ZOO_BAD_SIZE, "batch inputs");
+    EXPECT_STATUS(zoo_trainer_set_batch(t, x, 6, 3, 2), ZOO_INVALID_ARGUMENT, "per_sample");
+    EXPECT_STATUS(zoo_candidate_outputs(t, 1, y, 3), ZOO_BAD_CANDIDATE, "no iteration is open");
+    EXPECT(zoo_ask(t, &id) == ZOO_OK);
+    EXPECT_STATUS(zoo_candidate_outputs(t, id, y, 3), ZOO_BAD_STATE, "set_batch");
+    EXPECT_STATUS(zoo_trainer_set_batch(t, x, 6, 3, 1), ZOO_BAD_STATE, "outstanding");
+    EXPECT(zoo_abort_iteration(t) == ZOO_OK);
+    EXPECT(zoo_trainer_set_batch(t, x, 6, 3, 1) == ZOO_OK);
+
+    /* ask/tell with per-row losses, told in reverse, equals the callback. */
+    size_t count = 0;
+    EXPECT(zoo_trainer_num_candidates(t, &count) == ZOO_OK && count == 2);
+    for (int k = 0; k < 5; k++) {
+        uint64_t ids[2];
+        double told[2][3];
+        size_t got = 0;
+        EXPECT(zoo_ask_batch(t, ids, 2, &got) == ZOO_OK && got == 2);
+        for (int c = 0; c < 2; c++) {
+            EXPECT(zoo_candidate_outputs(t, ids[c], y, 3) == ZOO_OK);
+            row_losses(NULL, y, 3, told[c], 3);
+        }
+        if (k == 0) {
+            double params[NPARAMS];
+            EXPECT_STATUS(zoo_candidate_outputs(t, ids[0], y, 2), ZOO_BAD_SIZE, "candidate outputs");
+            EXPECT_STATUS(zoo_candidate_params(t, ids[0], params, NPARAMS), ZOO_BAD_STATE, "candidate_outputs");
+            EXPECT_STATUS(zoo_tell(t, ids[0], 1.0, &updated), ZOO_BAD_STATE, "tell_samples");
+            EXPECT_STATUS(zoo_tell_samples(t, ids[0], told[0], 2, &updated), ZOO_BAD_SIZE, "one per batch row");
+            EXPECT_STATUS(zoo_tell_samples(t, ids[0], NULL, 3, &updated), ZOO_NULL_POINTER, "losses");
+        }
+        EXPECT(zoo_tell_samples(t, ids[1], told[1], 3, &updated) == ZOO_OK && updated == 0);
+        EXPECT(zoo_tell_samples(t, ids[0], told[0], 3, &updated) == ZOO_OK && updated == 1);
+        EXPECT(zoo_step_output_samples(reference, x, 6, 3, row_losses, NULL, &loss) == ZOO_OK);
+    }
+    double a[NPARAMS], b[NPARAMS];
+    EXPECT(zoo_trainer_get_params(t, a, NPARAMS) == ZOO_OK && zoo_trainer_get_params(reference, b, NPARAMS) == ZOO_OK);
+    EXPECT(memcmp(a, b, sizeof a) == 0);
+    EXPECT(zoo_trainer_clear_batch(NULL) == ZOO_NULL_POINTER);
+    EXPECT(zoo_trainer_clear_batch(t) == ZOO_OK);
+    EXPECT(zoo_ask(t, &id) == ZOO_OK);
+    EXPECT_STATUS(zoo_tell_samples(t, id, losses, 3, &updated), ZOO_BAD_STATE, "per-sample");
+    EXPECT_STATUS(zoo_trainer_clear_batch(t), ZOO_BAD_STATE, "outstanding");
+    EXPECT(zoo_abort_iteration(t) == ZOO_OK);
+
+    /* The data term of the mixed loss. */
+    const double targets[3] = {0.5, 0.5, 0.5};
+    before = take(t);
+    EXPECT_STATUS(zoo_trainer_set_data_term(NULL, x, 6, targets, 3, 3, 1.0), ZOO_NULL_POINTER, "trainer");
+    EXPECT_STATUS(zoo_trainer_set_data_term(t, x, 6, NULL, 3, 3, 1.0), ZOO_NULL_POINTER, "targets");
+    EXPECT_STATUS(zoo_trainer_set_data_term(t, x, 6, targets, 2, 3, 1.0), ZOO_BAD_SIZE, "targets");
+    EXPECT_STATUS(zoo_trainer_set_data_term(t, x, 4, targets, 3, 3, 1.0), ZOO_BAD_SIZE, "inputs");
+    EXPECT_STATUS(zoo_trainer_set_data_term(t, x, 6, targets, 3, 3, -1.0), ZOO_INVALID_ARGUMENT, "weight");
+    EXPECT_STATUS(zoo_trainer_set_data_term(t, x, 6, targets, 3, 3, NAN), ZOO_INVALID_ARGUMENT, "weight");
+    double metric = 0;
+    EXPECT(zoo_step_outputs(t, x, 6, 3, outputs_loss, NULL, &loss) == ZOO_OK);
+    EXPECT(zoo_trainer_metric(t, "data_loss", &metric) == ZOO_OK && isnan(metric));
+    EXPECT(zoo_trainer_set_data_term(t, x, 6, targets, 3, 3, 2.0) == ZOO_OK);
+    EXPECT(zoo_step_outputs(t, x, 6, 3, outputs_loss, NULL, &loss) == ZOO_OK);
+    /* Same rows, same targets: the data term is twice the black-box loss. */
+    EXPECT(zoo_trainer_metric(t, "data_loss", &metric) == ZOO_OK && fabs(metric - 2 * loss) < 1e-5);
+    EXPECT(zoo_trainer_clear_data_term(NULL) == ZOO_NULL_POINTER);
+    EXPECT(zoo_trainer_clear_data_term(t) == ZOO_OK);
+    EXPECT(zoo_step_outputs(t, x, 6, 3, outputs_loss, NULL, &loss) == ZOO_OK);
+    EXPECT(zoo_trainer_metric(t, "data_loss", &metric) == ZOO_OK && isnan(metric));
+    zoo_trainer_free(t);
+    zoo_trainer_free(reference);
+}
+
 static void test_sparsity(void) {
     zoo_model *model = new_model();
     uint8_t mask[NPARAMS], bad[NPARAMS];
@@ -479,6 +576,7 @@ int main(void) {
     test_forced_panic();
     test_sparsity();
     test_dataset_mode();
+    test_dataset_ask_tell();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -65,6 +65,18 @@ contains
     g = 2 * (v - 0.5_c_double) / ny
     status = 0
   end function outputs_adjoint
+
+  !> Per-row losses of the same black box (one output per row).
+  function outputs_losses(userdata, y, ny, losses, nrows) bind(c) result(status)
+    type(c_ptr), value :: userdata, y, losses
+    integer(c_size_t), value :: ny, nrows
+    integer(c_int32_t) :: status
+    real(c_double), pointer :: v(:), l(:)
+    call c_f_pointer(y, v, [ny])
+    call c_f_pointer(losses, l, [nrows])
+    l = (v - 0.5_c_double)**2 / nrows
+    status = 0
+  end function outputs_losses
 end module api_checks
 
 program api
@@ -180,6 +192,50 @@ program api
     call zoo_step_outputs(data_mode, inputs(:, 1:2), outputs_loss, stat=stat)
     call expect(stat == ZOO_OK, 'dataset mode takes any number of rows')
     call zoo_trainer_free(data_mode)
+  end block
+  block
+    type(zoo_trainer) :: by_callback, by_tells
+    real(c_double) :: inputs(2, 3), y(1, 3), losses(3), before(17), after(17), first_loss
+    integer(c_int64_t) :: ids(2)
+    integer :: got
+    logical :: updated
+    inputs = reshape([0.1_c_double, 0.2_c_double, -0.3_c_double, 0.4_c_double, 0.9_c_double, -0.8_c_double], [2, 3])
+    call zoo_trainer_new(by_callback, copy, 'estimator=cge-central lr=0.05')
+    call zoo_trainer_new(by_tells, copy, 'estimator=cge-central lr=0.05')
+    call zoo_trainer_set_batch(by_tells, inputs, per_sample=.true.)
+    call zoo_trainer_set_batch(by_tells, inputs(:, 1:2), stat=stat)
+    call zoo_trainer_set_batch(by_tells, inputs(1:1, :), stat=stat)
+    call expect(stat == ZOO_BAD_SIZE, 'set_batch checks the inputs per row')
+    do k = 1, 4
+       call zoo_step_output_samples(by_callback, inputs, outputs_losses)
+       call zoo_trainer_set_batch(by_tells, inputs, per_sample=.true.)
+       call zoo_ask_batch(by_tells, ids, got)
+       call expect(got == 2, 'per-sample CGE over one output: 2 candidates')
+       call zoo_candidate_outputs(by_tells, ids(2), y)
+       losses = (y(1, :) - 0.5_c_double)**2 / 3
+       call zoo_tell_samples(by_tells, ids(2), losses, updated)
+       call zoo_candidate_outputs(by_tells, ids(1), y)
+       losses = (y(1, :) - 0.5_c_double)**2 / 3
+       call zoo_tell_samples(by_tells, ids(1), losses(1:2), stat=stat)
+       call expect(stat == ZOO_BAD_SIZE, 'tell_samples checks the number of losses')
+       call zoo_tell_samples(by_tells, ids(1), losses, updated)
+       call expect(updated, 'the last tell updates')
+    end do
+    call zoo_trainer_get_params(by_callback, before)
+    call zoo_trainer_get_params(by_tells, after)
+    call expect(all(before == after), 'per-sample ask/tell equals zoo_step_output_samples')
+    call zoo_trainer_clear_batch(by_tells)
+    call zoo_trainer_set_data_term(by_tells, inputs, reshape([0.5_c_double, 0.5_c_double], [2, 1]), 1.0_c_double, &
+         stat=stat)
+    call expect(stat == ZOO_BAD_SIZE, 'data term targets are outputs x rows')
+    call zoo_trainer_set_data_term(by_tells, inputs, reshape([0.5_c_double, 0.5_c_double, 0.5_c_double], [1, 3]), &
+         2.0_c_double)
+    call zoo_step_outputs(by_tells, inputs, outputs_loss, loss=first_loss)
+    call expect(abs(zoo_trainer_metric(by_tells, 'data_loss') - 2 * first_loss) < 1e-5_c_double, &
+         'data term: weight times the same mean squared error')
+    call zoo_trainer_clear_data_term(by_tells)
+    call zoo_trainer_free(by_callback)
+    call zoo_trainer_free(by_tells)
   end block
   call zoo_model_get_params(copy, other)
   call expect(all(params == other), 'copied model holds the weights')
