@@ -140,13 +140,20 @@ fn time_and_error(test: bool) {
             ),
             ("space=output estimator=rge-central q=16".into(), false),
             ("space=output estimator=cge-central".into(), false),
-            ("space=output estimator=cge-central (per-row losses)".into(), true),
+            (
+                "space=output estimator=cge-central (per-row losses)".into(),
+                true,
+            ),
         ];
         if test {
             setups.truncate(1);
         }
         for (options, per_sample) in setups {
-            let repeats = if test || options.contains("cge-central feature") { 1 } else { 5 };
+            let repeats = if test || options.contains("cge-central feature") {
+                1
+            } else {
+                5
+            };
             let runs: Vec<(f64, usize, Vec<f64>)> = (0..repeats)
                 .map(|_| problem.estimate(&options.replace(" (per-row losses)", ""), per_sample))
                 .collect();
