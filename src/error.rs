@@ -59,6 +59,14 @@ pub enum ZooError {
     /// The host's allreduce callback reported a failure.
     #[error("the allreduce callback returned {code}; ranks may now disagree, check with a consistency check")]
     AllreduceFailed { code: i32 },
+    /// A file could not be read or written; any previous file is intact.
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    /// A file that is not a valid zoo checkpoint for this use: not
+    /// safetensors, truncated, corrupted, from a newer format, or of
+    /// another architecture.
+    #[error("checkpoint {path}: {reason}")]
+    BadCheckpoint { path: String, reason: String },
     /// The iteration could not produce an update; weights are unchanged.
     #[error("iteration {iteration} failed: {reason}")]
     IterationFailed { iteration: u64, reason: String },

@@ -11,6 +11,7 @@
 //! ask/tell).
 
 pub mod capi;
+pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod estimate;

@@ -113,6 +113,22 @@ impl Optimizer {
         }
     }
 
+    /// The state as (first moments, second moments, updates applied), for
+    /// checkpoints.
+    pub fn parts(&self) -> (&[f64], &[f64], u64) {
+        (&self.first, &self.second, self.steps)
+    }
+
+    /// State from [`Optimizer::parts`]; both moment vectors have length d.
+    pub fn from_parts(first: Vec<f64>, second: Vec<f64>, steps: u64) -> Self {
+        debug_assert_eq!(first.len(), second.len());
+        Self {
+            first,
+            second,
+            steps,
+        }
+    }
+
     /// Applies one update at iteration `k` to the active coordinates of θ.
     /// `grad[t]` belongs to coordinate `active[t]`; it is clipped in place.
     /// Returns the learning rate used.

@@ -77,6 +77,12 @@ pub enum zoo_status {
     ZOO_RANK_FAILED = 14,
     /// The host's allreduce callback returned non-zero.
     ZOO_ALLREDUCE_FAILED = 15,
+    /// A file could not be read or written (the previous file is intact).
+    ZOO_IO_ERROR = 16,
+    /// The file is not a valid zoo checkpoint for this call: not
+    /// safetensors, truncated, corrupted, written by a newer zoo, or of
+    /// another architecture.
+    ZOO_BAD_CHECKPOINT = 17,
 }
 
 use zoo_status::*;
@@ -96,6 +102,8 @@ fn status_of(error: &ZooError) -> zoo_status {
         ZooError::InvalidString(_) => ZOO_INVALID_STRING,
         ZooError::RankFailed { .. } => ZOO_RANK_FAILED,
         ZooError::AllreduceFailed { .. } => ZOO_ALLREDUCE_FAILED,
+        ZooError::Io { .. } => ZOO_IO_ERROR,
+        ZooError::BadCheckpoint { .. } => ZOO_BAD_CHECKPOINT,
     }
 }
 
@@ -275,6 +283,8 @@ pub extern "C" fn zoo_status_name(status: u32) -> *const c_char {
         13 => "ZOO_NO_CANDIDATE\0",
         14 => "ZOO_RANK_FAILED\0",
         15 => "ZOO_ALLREDUCE_FAILED\0",
+        16 => "ZOO_IO_ERROR\0",
+        17 => "ZOO_BAD_CHECKPOINT\0",
         _ => "ZOO_UNKNOWN_STATUS\0",
     };
     name.as_ptr().cast()

@@ -84,8 +84,9 @@ impl Network {
                 activation,
                 weight_offset: offset,
             };
-            offset = offset
-                .checked_add(layer.num_params())
+            offset = (layer.inputs.checked_add(1))
+                .and_then(|i| i.checked_mul(layer.outputs))
+                .and_then(|n| offset.checked_add(n))
                 .ok_or_else(|| ZooError::InvalidArgument("parameter count overflows".into()))?;
             layers.push(layer);
         }

@@ -27,6 +27,7 @@
 
 mod ask_tell;
 mod candidate;
+mod checkpointing;
 mod data_term;
 mod dataset;
 mod output_space;

@@ -63,6 +63,12 @@ impl Trainer {
     }
 
     /// Whether a communicator is set.
+    /// Whether this process writes files: rank 0, or a trainer without
+    /// a communicator.
+    pub fn writes_files(&self) -> bool {
+        self.comm.as_ref().is_none_or(|c| c.rank == 0)
+    }
+
     pub fn has_communicator(&self) -> bool {
         self.comm.is_some()
     }

@@ -1,0 +1,332 @@
+//! Checkpoints: a model, or a whole trainer, in one safetensors file.
+//!
+//! Tensors (little-endian): `params` (f64, [d]), `mask` (u8 0/1, [d]) and,
+//! for trainers, `optimizer.first` and `optimizer.second` (f64, [d]).
+//! String metadata: `format` = "zoo-checkpoint", `format_version`, `kind`
+//! ("model" or "trainer"), `zoo_version`, the architecture (`layers`:
+//! widths "2,16,1"; `activations`: one per layer, "tanh,identity"), a
+//! 64-bit FNV-1a `checksum` of the tensor bytes, and for trainers
+//! `iteration`, `optimizer_steps` and every option as `option.<key>`.
+//! Everything that decides the next iterations is there (directions come
+//! from (seed, k), so the iteration k is the random streams' position);
+//! what the host supplies (callbacks, communicator, batch, data term) is
+//! not.
+//!
+//! Files are written atomically ([`atomic::write`]): a crash leaves the
+//! old file or the new one, never a mix. Loading checks everything and
+//! names what is wrong.
+
+pub mod atomic;
+
+use crate::error::{Result, ZooError};
+use crate::model::{Activation, Init, Model, Network};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The `format` metadata value of every zoo checkpoint.
+pub const FORMAT: &str = "zoo-checkpoint";
+/// The newest format this zoo writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a checkpoint holds besides the model, for trainers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainerState {
+    pub iteration: u64,
+    pub optimizer_steps: u64,
+    pub first: Vec<f64>,
+    pub second: Vec<f64>,
+    /// `(key, value)` for every option.
+    pub options: Vec<(String, String)>,
+}
+
+/// A decoded checkpoint.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub model: Model,
+    pub trainer: Option<TrainerState>,
+}
+
+/// The bytes of a checkpoint of `model` (and of a trainer's state).
+pub fn encode(model: &Model, trainer: Option<&TrainerState>) -> Result<Vec<u8>> {
+    let mask: Vec<u8> = model.mask().iter().map(|&m| u8::from(m)).collect();
+    let mut tensors: Vec<(&str, Dtype, Vec<u8>)> = vec![
+        ("params", Dtype::F64, f64_bytes(model.params())),
+        ("mask", Dtype::U8, mask),
+    ];
+    let network = model.network();
+    let mut metadata = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("format_version".into(), FORMAT_VERSION.to_string()),
+        ("zoo_version".into(), env!("CARGO_PKG_VERSION").into()),
+        ("layers".into(), layer_widths(network)),
+        ("activations".into(), activations(network)),
+    ]);
+    match trainer {
+        None => {
+            metadata.insert("kind".into(), "model".into());
+        }
+        Some(state) => {
+            metadata.insert("kind".into(), "trainer".into());
+            metadata.insert("iteration".into(), state.iteration.to_string());
+            metadata.insert("optimizer_steps".into(), state.optimizer_steps.to_string());
+            for (key, value) in &state.options {
+                metadata.insert(format!("option.{key}"), value.clone());
+            }
+            tensors.push(("optimizer.first", Dtype::F64, f64_bytes(&state.first)));
+            tensors.push(("optimizer.second", Dtype::F64, f64_bytes(&state.second)));
+        }
+    }
+    metadata.insert(
+        "checksum".into(),
+        format!("{:016x}", checksum(tensors.iter().map(|t| (t.0, &t.2[..])))),
+    );
+    let d = model.num_params();
+    let views = tensors
+        .iter()
+        .map(|(name, dtype, bytes)| {
+            TensorView::new(*dtype, vec![d], bytes)
+                .map(|view| (*name, view))
+                .map_err(|e| ZooError::InvalidArgument(format!("tensor {name}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| ZooError::InvalidArgument(format!("cannot encode the checkpoint: {e}")))
+}
+
+/// Decodes and validates checkpoint bytes; `path` names the source in
+/// errors.
+pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
+    let bad = |reason: String| ZooError::BadCheckpoint {
+        path: path.into(),
+        reason,
+    };
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
+        bad(format!(
+            "not a readable safetensors file (truncated or corrupted?): {e}"
+        ))
+    })?;
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("unreadable header: {e}")))?;
+    let metadata = header
+        .metadata()
+        .as_ref()
+        .ok_or_else(|| bad("no metadata: not a zoo checkpoint".into()))?;
+    let field = |key: &str| {
+        metadata
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| bad(format!("metadata '{key}' is missing")))
+    };
+    if field("format")? != FORMAT {
+        return Err(bad(format!(
+            "format '{}' is not '{FORMAT}': not a zoo checkpoint",
+            field("format")?
+        )));
+    }
+    let version: u32 = parse(field("format_version")?, "format_version", &bad)?;
+    if version > FORMAT_VERSION || version == 0 {
+        return Err(bad(format!(
+            "format version {version} was written by a newer zoo (zoo {} reads versions 1 to {FORMAT_VERSION})",
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    let kind = field("kind")?;
+    if kind != "model" && kind != "trainer" {
+        return Err(bad(format!(
+            "kind '{kind}' is neither 'model' nor 'trainer'"
+        )));
+    }
+    let network =
+        network_of(field("layers")?, field("activations")?).map_err(|e| bad(e.to_string()))?;
+    let d = network.num_params();
+    let mut names = vec!["params", "mask"];
+    if kind == "trainer" {
+        names.extend(["optimizer.first", "optimizer.second"]);
+    }
+    let mut data = Vec::with_capacity(names.len());
+    for name in &names {
+        let view = tensors
+            .tensor(name)
+            .map_err(|_| bad(format!("tensor '{name}' is missing")))?;
+        let dtype = if *name == "mask" {
+            Dtype::U8
+        } else {
+            Dtype::F64
+        };
+        if view.dtype() != dtype || view.shape() != [d] {
+            return Err(bad(format!(
+                "tensor '{name}' is {:?} {:?}; the architecture needs {dtype:?} [{d}]",
+                view.dtype(),
+                view.shape()
+            )));
+        }
+        data.push(view.data());
+    }
+    let expected = format!(
+        "{:016x}",
+        checksum(names.iter().copied().zip(data.iter().copied()))
+    );
+    if field("checksum")? != expected {
+        return Err(bad("checksum mismatch: the tensor data is corrupted".into()));
+    }
+    let mask: Vec<bool> = data[1]
+        .iter()
+        .enumerate()
+        .map(|(i, &m)| match m {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(bad(format!("mask[{i}] is {other}, not 0 or 1"))),
+        })
+        .collect::<Result<_>>()?;
+    let mut model = Model::new(network, Init::Auto, 0);
+    let invalid = |e: ZooError| bad(e.to_string());
+    model.set_mask(&mask).map_err(invalid)?;
+    if model.num_active() == 0 {
+        return Err(bad("the mask leaves no active parameter".into()));
+    }
+    model.set_params(&f64_values(data[0])).map_err(invalid)?;
+    let trainer = if kind == "trainer" {
+        let (first, second) = (f64_values(data[2]), f64_values(data[3]));
+        if let Some(i) = first.iter().chain(&second).position(|v| !v.is_finite()) {
+            return Err(bad(format!("optimizer moment {i} is not finite")));
+        }
+        let options = metadata
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("option.")
+                    .map(|k| (k.to_string(), v.clone()))
+            })
+            .collect();
+        Some(TrainerState {
+            iteration: parse(field("iteration")?, "iteration", &bad)?,
+            optimizer_steps: parse(field("optimizer_steps")?, "optimizer_steps", &bad)?,
+            first,
+            second,
+            options,
+        })
+    } else {
+        None
+    };
+    Ok(Checkpoint { model, trainer })
+}
+
+/// Reads and decodes the checkpoint at `path`.
+pub fn read(path: &Path) -> Result<Checkpoint> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ZooError::Io {
+        path: name.clone(),
+        message: format!("cannot read the checkpoint: {e}"),
+    })?;
+    decode(&bytes, &name)
+}
+
+/// Saves `model` to `path` atomically.
+pub fn save_model(model: &Model, path: &Path) -> Result<()> {
+    atomic::write(path, &encode(model, None)?)
+}
+
+/// Loads a model from a model or trainer checkpoint.
+pub fn load_model(path: &Path) -> Result<Model> {
+    Ok(read(path)?.model)
+}
+
+/// The architecture as "widths" and "activations" strings, for messages.
+pub fn describe(network: &Network) -> String {
+    format!(
+        "layers {} ({})",
+        layer_widths(network),
+        activations(network)
+    )
+}
+
+fn layer_widths(network: &Network) -> String {
+    let layers = network.layers();
+    std::iter::once(layers[0].inputs)
+        .chain(layers.iter().map(|l| l.outputs))
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn activations(network: &Network) -> String {
+    network
+        .layers()
+        .iter()
+        .map(|l| l.activation.name())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The network the architecture strings describe.
+fn network_of(widths: &str, activations: &str) -> Result<Network> {
+    let sizes = widths
+        .split(',')
+        .map(|w| {
+            w.trim().parse::<usize>().map_err(|_| {
+                ZooError::InvalidArgument(format!(
+                    "layer width '{w}' in '{widths}' is not an integer"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let acts = activations
+        .split(',')
+        .map(|a| Activation::parse(a.trim()))
+        .collect::<Result<Vec<_>>>()?;
+    if acts.len() + 1 != sizes.len() {
+        return Err(ZooError::InvalidArgument(format!(
+            "{} activations for {} layers",
+            acts.len(),
+            sizes.len().saturating_sub(1)
+        )));
+    }
+    let hidden = acts[..acts.len() - 1]
+        .first()
+        .copied()
+        .unwrap_or(Activation::Identity);
+    if acts[..acts.len() - 1].iter().any(|&a| a != hidden) {
+        return Err(ZooError::InvalidArgument(format!(
+            "activations '{activations}': hidden layers must share one activation"
+        )));
+    }
+    Network::mlp(&sizes, hidden, acts[acts.len() - 1])
+}
+
+fn parse<T: std::str::FromStr>(
+    value: &str,
+    key: &str,
+    bad: &dyn Fn(String) -> ZooError,
+) -> Result<T> {
+    value.parse().map_err(|_| {
+        bad(format!(
+            "metadata '{key}' = '{value}' is not a valid number"
+        ))
+    })
+}
+
+fn f64_bytes(values: &[f64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn f64_values(bytes: &[u8]) -> Vec<f64> {
+    bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8")))
+        .collect()
+}
+
+/// FNV-1a over each tensor's name and bytes, in the order given.
+fn checksum<'a>(tensors: impl Iterator<Item = (&'a str, &'a [u8])>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (name, bytes) in tensors {
+        for &b in name.as_bytes().iter().chain(bytes) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,214 @@
+//! Checkpoints: round trips, bit-identical restarts, and every way a file
+//! can be wrong.
+
+use super::*;
+use crate::prune::{Method, Scope};
+use crate::trainer::Trainer;
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("zoo-ckpt-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn pruned_model() -> Model {
+    let mut model = Model::mlp(&[3, 8, 2], Activation::Gelu, 4).unwrap();
+    model
+        .prune(Method::Magnitude(Scope::LayerWise), 0.5)
+        .unwrap();
+    model
+}
+
+fn loss(c: &mut crate::trainer::Candidate) -> crate::trainer::LossResult {
+    let mut y = [0.0; 2];
+    c.forward(&[0.3, -0.2, 0.9], &mut y).unwrap();
+    Ok((y[0] - 0.5).powi(2) + (y[1] + 0.25).powi(2))
+}
+
+#[test]
+fn models_round_trip_with_their_masks() {
+    let dir = temp_dir("model");
+    let path = dir.join("model.safetensors");
+    let model = pruned_model();
+    save_model(&model, &path).unwrap();
+    let loaded = load_model(&path).unwrap();
+    assert_eq!(loaded.params(), model.params());
+    assert_eq!(loaded.mask(), model.mask());
+    assert_eq!(loaded.network().layers(), model.network().layers());
+    // Nothing but the checkpoint is left in the directory.
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("model.safetensors")]);
+}
+
+#[test]
+fn restarting_from_a_checkpoint_continues_bit_for_bit() {
+    let dir = temp_dir("restart");
+    for options in [
+        "estimator=rge-central q=4 lr=0.05 seed=3",
+        "estimator=cge-forward optimizer=momentum lr=0.02 schedule=cosine schedule_iterations=12",
+        "estimator=rge-forward q=3 gradient_density=0.5 redraw_every=2 optimizer=adam lr=0.03 clip=1",
+        "estimator=cge-central cge_coords=5 feature_reuse=on optimizer=nesterov lr=0.01 weight_decay=0.1",
+    ] {
+        let (n, k) = (12, 5);
+        let mut straight = Trainer::new(pruned_model(), options).unwrap();
+        for _ in 0..n {
+            straight.step(loss).unwrap();
+        }
+        let mut first = Trainer::new(pruned_model(), options).unwrap();
+        for _ in 0..k {
+            first.step(loss).unwrap();
+        }
+        let path = dir.join("trainer.safetensors");
+        first.save(&path).unwrap();
+        drop(first);
+        let mut resumed = Trainer::load(&path).unwrap();
+        assert_eq!(resumed.iteration(), k as u64);
+        assert_eq!(resumed.config(), straight.config(), "{options}");
+        for _ in k..n {
+            resumed.step(loss).unwrap();
+        }
+        assert_eq!(resumed.params(), straight.params(), "{options}");
+        assert_eq!(resumed.model().mask(), straight.model().mask());
+    }
+}
+
+#[test]
+fn restore_keeps_the_trainer_on_a_mismatch_and_replaces_it_otherwise() {
+    let dir = temp_dir("restore");
+    let path = dir.join("t.safetensors");
+    let mut saved = Trainer::new(pruned_model(), "q=2 lr=0.1 seed=8").unwrap();
+    saved.step(loss).unwrap();
+    saved.save(&path).unwrap();
+
+    let other = Model::mlp(&[3, 9, 2], Activation::Gelu, 4).unwrap();
+    let mut trainer = Trainer::new(other.clone(), "q=5").unwrap();
+    let err = trainer.restore(&path).unwrap_err();
+    assert!(matches!(err, ZooError::BadCheckpoint { .. }));
+    assert!(err.to_string().contains("does not match"), "{err}");
+    assert_eq!((trainer.params(), trainer.iteration()), (other.params(), 0));
+    assert_eq!(trainer.get("q").unwrap(), "5");
+
+    let mut trainer = Trainer::new(pruned_model(), "q=5").unwrap();
+    trainer.restore(&path).unwrap();
+    assert_eq!((trainer.params(), trainer.iteration()), (saved.params(), 1));
+    assert_eq!(
+        trainer.get("q").unwrap(),
+        "2",
+        "options come from the checkpoint"
+    );
+}
+
+#[test]
+fn checkpoints_are_taken_between_iterations() {
+    let mut trainer = Trainer::new(pruned_model(), "q=2").unwrap();
+    let _id = trainer.ask().unwrap();
+    let err = trainer.checkpoint_bytes().unwrap_err();
+    assert!(err.to_string().contains("save a checkpoint"), "{err}");
+    trainer.abort_iteration();
+    assert!(trainer.checkpoint_bytes().is_ok());
+}
+
+#[test]
+fn a_failed_save_leaves_the_old_file() {
+    let dir = temp_dir("failed-save");
+    let path = dir.join("t.safetensors");
+    let trainer = Trainer::new(pruned_model(), "q=2").unwrap();
+    trainer.save(&path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    // The target is a directory: the rename fails after the temporary
+    // file was written.
+    let blocked = dir.join("blocked");
+    std::fs::create_dir_all(blocked.join("inner")).unwrap();
+    let err = trainer.save(&blocked).unwrap_err();
+    assert!(matches!(err, ZooError::Io { .. }), "{err}");
+    assert!(err.to_string().contains("blocked"), "{err}");
+    let err = trainer
+        .save(Path::new("/nonexistent-zoo-dir/t.safetensors"))
+        .unwrap_err();
+    assert!(err.to_string().contains("nonexistent-zoo-dir"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    let leftovers = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp-")
+        })
+        .count();
+    assert_eq!(leftovers, 0, "temporary files are removed");
+}
+
+/// Re-encodes `bytes` with its metadata changed by `edit`.
+fn with_metadata(bytes: &[u8], edit: impl FnOnce(&mut HashMap<String, String>)) -> Vec<u8> {
+    let tensors = SafeTensors::deserialize(bytes).unwrap();
+    let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
+    let mut metadata = header.metadata().clone().unwrap();
+    edit(&mut metadata);
+    safetensors::serialize(tensors.tensors(), Some(metadata)).unwrap()
+}
+
+fn reason(bytes: &[u8]) -> String {
+    match Trainer::from_checkpoint_bytes(bytes, "test") {
+        Err(e @ ZooError::BadCheckpoint { .. }) => e.to_string(),
+        Err(other) => panic!("wrong error kind: {other}"),
+        Ok(_) => panic!("a bad checkpoint was accepted"),
+    }
+}
+
+#[test]
+fn bad_files_are_refused_with_a_reason() {
+    let mut trainer = Trainer::new(pruned_model(), "q=2").unwrap();
+    trainer.step(loss).unwrap();
+    let good = trainer.checkpoint_bytes().unwrap();
+    assert!(Trainer::from_checkpoint_bytes(&good, "good").is_ok());
+
+    assert!(reason(b"not a checkpoint at all").contains("not a readable safetensors"));
+    // Every truncation is refused (and none panics).
+    for cut in (0..good.len()).step_by(7) {
+        let r = reason(&good[..cut]);
+        assert!(
+            r.contains("truncated") || r.contains("checksum") || r.contains("header"),
+            "cut at {cut}: {r}"
+        );
+    }
+    // One flipped bit in the data.
+    let mut flipped = good.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0x10;
+    assert!(reason(&flipped).contains("checksum"));
+
+    let newer = with_metadata(&good, |m| {
+        m.insert("format_version".into(), "2".into());
+    });
+    assert!(reason(&newer).contains("newer zoo"));
+    let foreign = with_metadata(&good, |m| {
+        m.insert("format".into(), "pytorch".into());
+    });
+    assert!(reason(&foreign).contains("not a zoo checkpoint"));
+    let no_metadata = {
+        let tensors = SafeTensors::deserialize(&good).unwrap();
+        safetensors::serialize(tensors.tensors(), None).unwrap()
+    };
+    assert!(reason(&no_metadata).contains("no metadata"));
+    let wider = with_metadata(&good, |m| {
+        m.insert("layers".into(), "3,9,2".into());
+    });
+    assert!(reason(&wider).contains("the architecture needs"));
+    let unknown_option = with_metadata(&good, |m| {
+        m.insert("option.warp_drive".into(), "on".into());
+    });
+    assert!(reason(&unknown_option).contains("warp_drive"));
+    let model_only = encode(trainer.model(), None).unwrap();
+    assert!(reason(&model_only).contains("holds a model"));
+    assert!(decode(&model_only, "m").is_ok());
+
+    let Err(err) = Trainer::load(Path::new("/nonexistent-zoo-dir/t.safetensors")) else {
+        panic!("loaded a missing file")
+    };
+    assert!(matches!(err, ZooError::Io { .. }), "{err}");
+}

@@ -1,0 +1,96 @@
+//! Trainer checkpoints (format in [`crate::checkpoint`]): saved between
+//! iterations, restored into a new process so that training continues
+//! bit for bit as if it had never stopped.
+
+use super::Trainer;
+use crate::checkpoint::{self, TrainerState};
+use crate::config::{TrainerConfig, OPTIONS};
+use crate::error::{Result, ZooError};
+use crate::optim::Optimizer;
+use std::path::Path;
+
+impl Trainer {
+    /// The checkpoint bytes of this trainer. Fails while an iteration is
+    /// open (ask/tell or a ZO-GraSP probe): checkpoints are taken between
+    /// iterations.
+    pub fn checkpoint_bytes(&self) -> Result<Vec<u8>> {
+        self.ensure_quiet("save a checkpoint")?;
+        let (first, second, optimizer_steps) = self.optimizer.parts();
+        let options = OPTIONS
+            .iter()
+            .map(|o| Ok((o.key.to_string(), self.config.get(o.key)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let state = TrainerState {
+            iteration: self.iteration,
+            optimizer_steps,
+            first: first.to_vec(),
+            second: second.to_vec(),
+            options,
+        };
+        checkpoint::encode(&self.model, Some(&state))
+    }
+
+    /// Saves the trainer's state to `path` atomically (the old file stays
+    /// intact on any failure). With a communicator only rank 0 writes;
+    /// the other ranks return at once.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = self.checkpoint_bytes()?;
+        if !self.writes_files() {
+            return Ok(());
+        }
+        checkpoint::atomic::write(path, &bytes)
+    }
+
+    /// A trainer from a trainer checkpoint: model, mask, options,
+    /// iteration and optimizer state.
+    pub fn load(path: &Path) -> Result<Self> {
+        let name = path.display().to_string();
+        Self::from_checkpoint(checkpoint::read(path)?, &name)
+    }
+
+    /// A trainer from checkpoint bytes (`source` names them in errors).
+    pub fn from_checkpoint_bytes(bytes: &[u8], source: &str) -> Result<Self> {
+        Self::from_checkpoint(checkpoint::decode(bytes, source)?, source)
+    }
+
+    fn from_checkpoint(saved: checkpoint::Checkpoint, source: &str) -> Result<Self> {
+        let bad = |reason: String| ZooError::BadCheckpoint {
+            path: source.into(),
+            reason,
+        };
+        let state = saved
+            .trainer
+            .ok_or_else(|| bad("holds a model, not a trainer; load it as a model".into()))?;
+        let mut config = TrainerConfig::default();
+        for (key, value) in &state.options {
+            config.set(key, value).map_err(|e| bad(e.to_string()))?;
+        }
+        let mut trainer = Self::with_config(saved.model, config)?;
+        trainer.iteration = state.iteration;
+        trainer.optimizer = Optimizer::from_parts(state.first, state.second, state.optimizer_steps);
+        Ok(trainer)
+    }
+
+    /// Replaces this trainer's state by the checkpoint at `path`, which
+    /// must have the same architecture. What the host set up (communicator,
+    /// batch, data term) is kept. On error nothing changes.
+    pub fn restore(&mut self, path: &Path) -> Result<()> {
+        self.ensure_quiet("restore a checkpoint")?;
+        let mut loaded = Self::load(path)?;
+        if loaded.model.network().layers() != self.model.network().layers() {
+            return Err(ZooError::BadCheckpoint {
+                path: path.display().to_string(),
+                reason: format!(
+                    "its {} does not match this trainer's {}",
+                    checkpoint::describe(loaded.model.network()),
+                    checkpoint::describe(self.model.network())
+                ),
+            });
+        }
+        loaded.comm = self.comm.take();
+        loaded.batch = self.batch.take();
+        loaded.data_term = self.data_term.take();
+        *self = loaded;
+        Ok(())
+    }
+}
