@@ -42,13 +42,15 @@ module zoo
   public :: zoo_output_losses_callback, zoo_step_output_samples
   public :: zoo_trainer_set_batch, zoo_trainer_clear_batch, zoo_candidate_outputs, zoo_tell_samples
   public :: zoo_trainer_set_data_term, zoo_trainer_clear_data_term
+  public :: zoo_model_save, zoo_model_load, zoo_trainer_save, zoo_trainer_load, zoo_trainer_restore
 
   !> Status codes (see zoo.h); values are never renumbered.
   integer, parameter, public :: ZOO_OK = 0, ZOO_NULL_POINTER = 1, ZOO_BAD_SIZE = 2, &
        ZOO_INVALID_ARGUMENT = 3, ZOO_UNKNOWN_OPTION = 4, ZOO_INVALID_OPTION = 5, &
        ZOO_BAD_STATE = 6, ZOO_BAD_CANDIDATE = 7, ZOO_CALLBACK_FAILED = 8, &
        ZOO_NONFINITE_LOSS = 9, ZOO_ITERATION_FAILED = 10, ZOO_INVALID_STRING = 11, &
-       ZOO_PANIC = 12, ZOO_NO_CANDIDATE = 13, ZOO_RANK_FAILED = 14, ZOO_ALLREDUCE_FAILED = 15
+       ZOO_PANIC = 12, ZOO_NO_CANDIDATE = 13, ZOO_RANK_FAILED = 14, ZOO_ALLREDUCE_FAILED = 15, &
+       ZOO_IO_ERROR = 16, ZOO_BAD_CHECKPOINT = 17
   !> Flag for zoo_step: the callback may run on several threads at once.
   integer, parameter, public :: ZOO_THREADSAFE = 1
 
@@ -442,6 +444,18 @@ module zoo
        real(c_double), value :: weight
        integer(c_int32_t) :: s
      end function c_zoo_trainer_set_data_term
+     function c_zoo_save(handle, path) bind(c) result(s)
+       import :: c_ptr, c_char, c_int32_t
+       type(c_ptr), value :: handle
+       character(kind=c_char), intent(in) :: path(*)
+       integer(c_int32_t) :: s
+     end function c_zoo_save
+     function c_zoo_load(path, out) bind(c) result(s)
+       import :: c_ptr, c_char, c_int32_t
+       character(kind=c_char), intent(in) :: path(*)
+       type(c_ptr), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_load
      function c_zoo_trainer_num_active(trainer, out) bind(c, name="zoo_trainer_num_active") result(s)
        import :: c_ptr, c_size_t, c_int32_t
        type(c_ptr), value :: trainer
@@ -471,6 +485,11 @@ module zoo
   procedure(c_zoo_candidate_params), bind(c, name="zoo_candidate_outputs") :: c_zoo_candidate_outputs
   procedure(c_zoo_abort_iteration), bind(c, name="zoo_trainer_clear_batch") :: c_zoo_trainer_clear_batch
   procedure(c_zoo_abort_iteration), bind(c, name="zoo_trainer_clear_data_term") :: c_zoo_trainer_clear_data_term
+  procedure(c_zoo_save), bind(c, name="zoo_model_save") :: c_zoo_model_save
+  procedure(c_zoo_save), bind(c, name="zoo_trainer_save") :: c_zoo_trainer_save
+  procedure(c_zoo_save), bind(c, name="zoo_trainer_restore") :: c_zoo_trainer_restore
+  procedure(c_zoo_load), bind(c, name="zoo_model_load") :: c_zoo_model_load
+  procedure(c_zoo_load), bind(c, name="zoo_trainer_load") :: c_zoo_trainer_load
 
 contains
 
@@ -1168,5 +1187,46 @@ contains
     integer, intent(out), optional :: stat
     call finish(c_zoo_trainer_clear_data_term(trainer%ptr), stat, 'zoo_trainer_clear_data_term')
   end subroutine zoo_trainer_clear_data_term
+
+  !> Saves the model (weights, mask, architecture) to `path` atomically.
+  subroutine zoo_model_save(model, path, stat)
+    type(zoo_model), intent(in) :: model
+    character(len=*), intent(in) :: path
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_model_save(model%ptr, to_c(path)), stat, 'zoo_model_save')
+  end subroutine zoo_model_save
+
+  !> Loads a model from a model or trainer checkpoint.
+  subroutine zoo_model_load(model, path, stat)
+    type(zoo_model), intent(inout) :: model
+    character(len=*), intent(in) :: path
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_model_load(to_c(path), model%ptr), stat, 'zoo_model_load')
+  end subroutine zoo_model_load
+
+  !> Saves the whole trainer state to `path` atomically (between
+  !> iterations; with a communicator only rank 0 writes).
+  subroutine zoo_trainer_save(trainer, path, stat)
+    type(zoo_trainer), intent(in) :: trainer
+    character(len=*), intent(in) :: path
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_save(trainer%ptr, to_c(path)), stat, 'zoo_trainer_save')
+  end subroutine zoo_trainer_save
+
+  !> Creates a trainer from a trainer checkpoint.
+  subroutine zoo_trainer_load(trainer, path, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    character(len=*), intent(in) :: path
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_load(to_c(path), trainer%ptr), stat, 'zoo_trainer_load')
+  end subroutine zoo_trainer_load
+
+  !> Replaces the trainer's state by a checkpoint of the same architecture.
+  subroutine zoo_trainer_restore(trainer, path, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    character(len=*), intent(in) :: path
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_trainer_restore(trainer%ptr, to_c(path)), stat, 'zoo_trainer_restore')
+  end subroutine zoo_trainer_restore
 
 end module zoo

@@ -31,6 +31,9 @@
 // threads (with different candidates and the same userdata).
 #define ZOO_THREADSAFE 1
 
+// The newest format this zoo writes and reads.
+#define FORMAT_VERSION 1
+
 // Status of every fallible zoo call. Values are never renumbered or reused.
 enum zoo_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -75,6 +78,12 @@ enum zoo_status
   ZOO_RANK_FAILED = 14,
   // The host's allreduce callback returned non-zero.
   ZOO_ALLREDUCE_FAILED = 15,
+  // A file could not be read or written (the previous file is intact).
+  ZOO_IO_ERROR = 16,
+  // The file is not a valid zoo checkpoint for this call: not
+  // safetensors, truncated, corrupted, written by a newer zoo, or of
+  // another architecture.
+  ZOO_BAD_CHECKPOINT = 17,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -210,6 +219,43 @@ zoo_status zoo_tell(struct zoo_trainer *trainer, uint64_t id, double loss, int32
 // Discards the open ask/tell iteration, if any: its ids become stale and
 // nothing else changes. Errors: ZOO_NULL_POINTER.
 zoo_status zoo_abort_iteration(struct zoo_trainer *trainer);
+
+// Saves the model (weights, mask, architecture) to the file `path`,
+// atomically: a crash or an error leaves the previous file intact.
+// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (empty path),
+// ZOO_IO_ERROR.
+zoo_status zoo_model_save(const struct zoo_model *model, const char *path_);
+
+// Loads a model from a model or trainer checkpoint. On success `*out`
+// owns it: free it with zoo_model_free. Errors: ZOO_NULL_POINTER,
+// ZOO_INVALID_ARGUMENT (empty path), ZOO_IO_ERROR (unreadable file),
+// ZOO_BAD_CHECKPOINT (not a zoo checkpoint, truncated, corrupted, or
+// from a newer zoo; the message says which).
+zoo_status zoo_model_load(const char *path_, struct zoo_model **out);
+
+// Saves the whole trainer state (weights, mask, architecture, options,
+// iteration, optimizer moments) to `path`, atomically. Checkpoints are
+// taken between iterations. With a communicator only rank 0 writes (the
+// other ranks return ZOO_OK at once). Callbacks, communicator, batch and
+// data term are not saved. Errors: ZOO_NULL_POINTER,
+// ZOO_INVALID_ARGUMENT (empty path), ZOO_BAD_STATE (an iteration is
+// open), ZOO_IO_ERROR.
+zoo_status zoo_trainer_save(const struct zoo_trainer *trainer, const char *path_);
+
+// Creates a trainer from a trainer checkpoint; training continues bit
+// for bit where the saved one stopped. On success `*out` owns it: free it
+// with zoo_trainer_free. Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT,
+// ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT.
+zoo_status zoo_trainer_load(const char *path_, struct zoo_trainer **out);
+
+// Replaces the state of an existing trainer (built by the host's usual
+// code) by a trainer checkpoint of the same architecture: weights, mask,
+// options, iteration and optimizer state. The communicator, batch and
+// data term set on `trainer` are kept. On error nothing changes.
+// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT, ZOO_BAD_STATE (an
+// iteration is open), ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT (including another
+// architecture).
+zoo_status zoo_trainer_restore(struct zoo_trainer *trainer, const char *path_);
 
 // One iteration in dataset mode: zoo runs the network on `nrows`
 // row-major inputs `x[0..nx]` and `loss_fn` maps outputs to a loss. With

@@ -14,6 +14,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod ask_tell;
+mod checkpoint;
 mod dataset;
 mod model;
 mod ranks;
@@ -243,6 +244,22 @@ pub(crate) unsafe fn string<'a>(
     CStr::from_ptr(ptr)
         .to_str()
         .map_err(|_| ZooError::InvalidString(what))
+}
+
+/// A NUL-terminated file path (any bytes but NUL, as the OS allows).
+pub(crate) unsafe fn path<'a>(
+    ptr: *const c_char,
+    what: &'static str,
+) -> Result<&'a std::path::Path, ZooError> {
+    use std::os::unix::ffi::OsStrExt;
+    if ptr.is_null() {
+        return Err(ZooError::NullPointer(what));
+    }
+    let bytes = CStr::from_ptr(ptr).to_bytes();
+    if bytes.is_empty() {
+        return Err(ZooError::InvalidArgument(format!("{what} is empty")));
+    }
+    Ok(std::path::Path::new(std::ffi::OsStr::from_bytes(bytes)))
 }
 
 /// Checks an out-pointer before any work, so it can be written on success.

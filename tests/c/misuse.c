@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "zoo.h"
 
@@ -505,6 +506,77 @@ static void test_dataset_ask_tell(void) {
     zoo_trainer_free(reference);
 }
 
+static void test_checkpoints(void) {
+    char dir[] = "/tmp/zoo-misuse-XXXXXX", path[64], text[64], missing[96];
+    if (!mkdtemp(dir)) abort();
+    snprintf(path, sizeof path, "%s/t.safetensors", dir);
+    snprintf(text, sizeof text, "%s/notes.txt", dir);
+    snprintf(missing, sizeof missing, "%s/no/such/dir/t.safetensors", dir);
+    FILE *f = fopen(text, "w");
+    fputs("not a checkpoint", f);
+    fclose(f);
+
+    zoo_trainer *t = new_trainer("q=2 lr=0.1"), *loaded = NULL;
+    zoo_model *model = NULL;
+    EXPECT(zoo_step(t, good_loss, NULL, 0, NULL) == ZOO_OK);
+    EXPECT_STATUS(zoo_trainer_save(NULL, path), ZOO_NULL_POINTER, "trainer");
+    EXPECT_STATUS(zoo_trainer_save(t, NULL), ZOO_NULL_POINTER, "path");
+    EXPECT_STATUS(zoo_trainer_save(t, ""), ZOO_INVALID_ARGUMENT, "empty");
+    EXPECT_STATUS(zoo_trainer_save(t, missing), ZOO_IO_ERROR, "no/such/dir");
+    uint64_t id = 0;
+    EXPECT(zoo_ask(t, &id) == ZOO_OK);
+    EXPECT_STATUS(zoo_trainer_save(t, path), ZOO_BAD_STATE, "save a checkpoint");
+    EXPECT(zoo_abort_iteration(t) == ZOO_OK);
+    EXPECT(zoo_trainer_save(t, path) == ZOO_OK);
+
+    EXPECT_STATUS(zoo_trainer_load(path, NULL), ZOO_NULL_POINTER, "out");
+    EXPECT_STATUS(zoo_trainer_load(NULL, &loaded), ZOO_NULL_POINTER, "path");
+    EXPECT_STATUS(zoo_trainer_load(missing, &loaded), ZOO_IO_ERROR, "cannot read");
+    EXPECT_STATUS(zoo_trainer_load(text, &loaded), ZOO_BAD_CHECKPOINT, "safetensors");
+    EXPECT(loaded == NULL);
+    EXPECT(zoo_trainer_load(path, &loaded) == ZOO_OK);
+    snapshot a = take(t), b = take(loaded);
+    EXPECT(same(a, b));
+    zoo_trainer_free(loaded);
+
+    /* A model checkpoint is no trainer checkpoint, and vice versa works. */
+    EXPECT_STATUS(zoo_model_save(NULL, text), ZOO_NULL_POINTER, "model");
+    EXPECT(zoo_trainer_copy_model(t, &model) == ZOO_OK);
+    EXPECT(zoo_model_save(model, text) == ZOO_OK);
+    zoo_model_free(model);
+    model = NULL;
+    EXPECT_STATUS(zoo_trainer_load(text, &loaded), ZOO_BAD_CHECKPOINT, "holds a model");
+    EXPECT_STATUS(zoo_model_load(NULL, &model), ZOO_NULL_POINTER, "path");
+    EXPECT(zoo_model_load(path, &model) == ZOO_OK && model != NULL);
+    zoo_model_free(model);
+
+    /* Restoring another architecture fails and changes nothing. */
+    const size_t sizes[] = {2, 5, 1};
+    zoo_model *other_model = NULL;
+    zoo_trainer *other = NULL;
+    EXPECT(zoo_model_new_mlp(sizes, 3, "tanh", 1, &other_model) == ZOO_OK);
+    EXPECT(zoo_trainer_new(other_model, "q=3", &other) == ZOO_OK);
+    zoo_model_free(other_model);
+    double before[21], after[21];
+    EXPECT(zoo_trainer_get_params(other, before, 21) == ZOO_OK);
+    EXPECT_STATUS(zoo_trainer_restore(other, path), ZOO_BAD_CHECKPOINT, "does not match");
+    EXPECT_STATUS(zoo_trainer_restore(NULL, path), ZOO_NULL_POINTER, "trainer");
+    EXPECT(zoo_trainer_get_params(other, after, 21) == ZOO_OK && memcmp(before, after, sizeof before) == 0);
+    zoo_trainer_free(other);
+
+    /* A restored trainer continues as the saved one does. */
+    zoo_trainer *fresh = new_trainer("q=7");
+    EXPECT(zoo_trainer_restore(fresh, path) == ZOO_OK);
+    EXPECT(zoo_step(t, good_loss, NULL, 0, NULL) == ZOO_OK && zoo_step(fresh, good_loss, NULL, 0, NULL) == ZOO_OK);
+    a = take(t), b = take(fresh);
+    EXPECT(same(a, b));
+    zoo_trainer_free(fresh);
+    zoo_trainer_free(t);
+    remove(path);
+    remove(text);
+    rmdir(dir);
+}
+
 static void test_sparsity(void) {
     zoo_model *model = new_model();
     uint8_t mask[NPARAMS], bad[NPARAMS];
@@ -577,6 +649,7 @@ int main(void) {
     test_sparsity();
     test_dataset_mode();
     test_dataset_ask_tell();
+    test_checkpoints();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -237,6 +237,27 @@ program api
     call zoo_trainer_free(by_callback)
     call zoo_trainer_free(by_tells)
   end block
+  block
+    type(zoo_trainer) :: loaded
+    type(zoo_model) :: saved_model
+    real(c_double) :: reloaded(17)
+    character(len=*), parameter :: path = 'zoo_fortran_api.safetensors'
+    call zoo_trainer_save(stepped, path)
+    call zoo_trainer_load(loaded, path)
+    call zoo_trainer_get_params(loaded, reloaded)
+    call expect(all(reloaded == params) .and. zoo_trainer_iteration(loaded) == zoo_trainer_iteration(stepped), &
+         'a loaded trainer has the saved weights and iteration')
+    call zoo_trainer_restore(loaded, 'no-such-file.safetensors', stat=stat)
+    call expect(stat == ZOO_IO_ERROR, 'restoring a missing file is an I/O error')
+    call zoo_model_load(saved_model, path)
+    call zoo_model_save(saved_model, path)
+    call zoo_trainer_restore(loaded, path, stat=stat)
+    call expect(stat == ZOO_BAD_CHECKPOINT, 'a model checkpoint does not restore a trainer')
+    call zoo_model_free(saved_model)
+    call zoo_trainer_free(loaded)
+    open (newunit=k, file=path)
+    close (k, status='delete')
+  end block
   call zoo_model_get_params(copy, other)
   call expect(all(params == other), 'copied model holds the weights')
   call zoo_model_free(copy)

@@ -1,0 +1,96 @@
+//! C functions for checkpoints: models and trainers saved to and loaded
+//! from safetensors files (format in the README).
+
+use super::{guard, handle, handle_mut, ok, out_ptr, path, zoo_model, zoo_status, zoo_trainer};
+use crate::checkpoint;
+use crate::trainer::Trainer;
+use std::ffi::c_char;
+
+/// Saves the model (weights, mask, architecture) to the file `path`,
+/// atomically: a crash or an error leaves the previous file intact.
+/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (empty path),
+/// ZOO_IO_ERROR.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_save(
+    model: *const zoo_model,
+    path_: *const c_char,
+) -> zoo_status {
+    guard(|| {
+        let model = &handle(model, "model")?.model;
+        checkpoint::save_model(model, path(path_, "path")?)?;
+        ok()
+    })
+}
+
+/// Loads a model from a model or trainer checkpoint. On success `*out`
+/// owns it: free it with zoo_model_free. Errors: ZOO_NULL_POINTER,
+/// ZOO_INVALID_ARGUMENT (empty path), ZOO_IO_ERROR (unreadable file),
+/// ZOO_BAD_CHECKPOINT (not a zoo checkpoint, truncated, corrupted, or
+/// from a newer zoo; the message says which).
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_load(
+    path_: *const c_char,
+    out: *mut *mut zoo_model,
+) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        let model = checkpoint::load_model(path(path_, "path")?)?;
+        *out = Box::into_raw(Box::new(zoo_model { model }));
+        ok()
+    })
+}
+
+/// Saves the whole trainer state (weights, mask, architecture, options,
+/// iteration, optimizer moments) to `path`, atomically. Checkpoints are
+/// taken between iterations. With a communicator only rank 0 writes (the
+/// other ranks return ZOO_OK at once). Callbacks, communicator, batch and
+/// data term are not saved. Errors: ZOO_NULL_POINTER,
+/// ZOO_INVALID_ARGUMENT (empty path), ZOO_BAD_STATE (an iteration is
+/// open), ZOO_IO_ERROR.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_save(
+    trainer: *const zoo_trainer,
+    path_: *const c_char,
+) -> zoo_status {
+    guard(|| {
+        let trainer = &handle(trainer, "trainer")?.trainer;
+        trainer.save(path(path_, "path")?)?;
+        ok()
+    })
+}
+
+/// Creates a trainer from a trainer checkpoint; training continues bit
+/// for bit where the saved one stopped. On success `*out` owns it: free it
+/// with zoo_trainer_free. Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT,
+/// ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_load(
+    path_: *const c_char,
+    out: *mut *mut zoo_trainer,
+) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        let trainer = Trainer::load(path(path_, "path")?)?;
+        *out = Box::into_raw(Box::new(zoo_trainer { trainer }));
+        ok()
+    })
+}
+
+/// Replaces the state of an existing trainer (built by the host's usual
+/// code) by a trainer checkpoint of the same architecture: weights, mask,
+/// options, iteration and optimizer state. The communicator, batch and
+/// data term set on `trainer` are kept. On error nothing changes.
+/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT, ZOO_BAD_STATE (an
+/// iteration is open), ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT (including another
+/// architecture).
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_restore(
+    trainer: *mut zoo_trainer,
+    path_: *const c_char,
+) -> zoo_status {
+    guard(|| {
+        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        trainer.restore(path(path_, "path")?)?;
+        ok()
+    })
+}
