@@ -665,7 +665,8 @@ zoo_status zoo_trainer_num_candidates(const struct zoo_trainer *trainer, size_t 
 // "iteration", "loss" (base loss where evaluated, else the mean),
 // "base_loss" (NaN when the estimator does not evaluate θ), "mean_loss",
 // "evaluations", "dropped", "grad_norm", "lr", "wall_time" (seconds),
-// "data_loss" (the weighted data term; NaN without one).
+// "data_loss" (the weighted data term; NaN without one),
+// "metrics_write_errors" (lines the metrics file could not take so far).
 // Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (unknown name),
 // ZOO_BAD_STATE (no iteration completed yet), ZOO_INVALID_STRING.
 zoo_status zoo_trainer_metric(const struct zoo_trainer *trainer, const char *name, double *value);

@@ -1,7 +1,7 @@
 use super::*;
 use std::ffi::CStr;
 
-const ALL: [zoo_status; 16] = [
+const ALL: [zoo_status; 18] = [
     ZOO_OK,
     ZOO_NULL_POINTER,
     ZOO_BAD_SIZE,
@@ -18,6 +18,8 @@ const ALL: [zoo_status; 16] = [
     ZOO_NO_CANDIDATE,
     ZOO_RANK_FAILED,
     ZOO_ALLREDUCE_FAILED,
+    ZOO_IO_ERROR,
+    ZOO_BAD_CHECKPOINT,
 ];
 
 fn text(ptr: *const c_char) -> String {

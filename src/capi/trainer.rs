@@ -214,7 +214,8 @@ pub unsafe extern "C" fn zoo_trainer_num_candidates(
 /// "iteration", "loss" (base loss where evaluated, else the mean),
 /// "base_loss" (NaN when the estimator does not evaluate θ), "mean_loss",
 /// "evaluations", "dropped", "grad_norm", "lr", "wall_time" (seconds),
-/// "data_loss" (the weighted data term; NaN without one).
+/// "data_loss" (the weighted data term; NaN without one),
+/// "metrics_write_errors" (lines the metrics file could not take so far).
 /// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (unknown name),
 /// ZOO_BAD_STATE (no iteration completed yet), ZOO_INVALID_STRING.
 #[no_mangle]
@@ -241,9 +242,10 @@ pub unsafe extern "C" fn zoo_trainer_metric(
             "lr" => m.lr,
             "wall_time" => m.wall_time,
             "data_loss" => m.data_loss.unwrap_or(f64::NAN),
+            "metrics_write_errors" => trainer.metrics_write_errors() as f64,
             _ => {
                 return Err(ZooError::InvalidArgument(format!(
-                    "unknown metric '{name}'; known: iteration, loss, base_loss, mean_loss, evaluations, dropped, grad_norm, lr, wall_time, data_loss"
+                    "unknown metric '{name}'; known: iteration, loss, base_loss, mean_loss, evaluations, dropped, grad_norm, lr, wall_time, data_loss, metrics_write_errors"
                 )))
             }
         };

@@ -177,6 +177,18 @@ pub const OPTIONS: &[OptionSpec] = &[
         "dataset mode: perturb the network's outputs and backpropagate (queries independent of the weight count), or perturb the weights",
     ),
     spec(
+        "metrics_file",
+        "",
+        "a file path; empty = none",
+        "append one JSON line of metrics per iteration to this file (only rank 0 writes)",
+    ),
+    spec(
+        "progress_every",
+        "0",
+        "integer ≥ 0",
+        "print a progress line on stderr every N iterations; 0 = never (only rank 0 prints)",
+    ),
+    spec(
         "nonfinite",
         "skip",
         "skip | error",
@@ -217,6 +229,10 @@ pub struct TrainerConfig {
     pub partition: crate::trainer::Partition,
     /// What dataset-mode iterations perturb.
     pub space: Space,
+    /// JSONL metrics file; empty = none.
+    pub metrics_file: String,
+    /// Iterations between progress lines on stderr; 0 = none.
+    pub progress_every: u64,
 }
 
 /// What dataset-mode iterations perturb (option `space`).
@@ -257,6 +273,8 @@ impl Default for TrainerConfig {
             feature_reuse: false,
             partition: crate::trainer::Partition::Candidates,
             space: Space::Output,
+            metrics_file: String::new(),
+            progress_every: 0,
         };
         for option in OPTIONS {
             config
@@ -357,6 +375,8 @@ impl TrainerConfig {
                 self.space = v.choice(&[("output", Space::Output), ("weights", Space::Weights)])?
             }
             "threads" => self.threads = v.count(0)?,
+            "metrics_file" => self.metrics_file = value.to_string(),
+            "progress_every" => self.progress_every = v.integer(0)?,
             "nonfinite" => {
                 self.nonfinite = v.choice(&[
                     ("skip", NonFinitePolicy::Skip),
@@ -428,6 +448,8 @@ impl TrainerConfig {
             }
             .into(),
             "threads" => self.threads.to_string(),
+            "metrics_file" => self.metrics_file.clone(),
+            "progress_every" => self.progress_every.to_string(),
             "nonfinite" => match self.nonfinite {
                 NonFinitePolicy::Skip => "skip",
                 NonFinitePolicy::Error => "error",

@@ -30,6 +30,7 @@ mod candidate;
 mod checkpointing;
 mod data_term;
 mod dataset;
+mod metrics_log;
 mod output_space;
 mod ranks;
 mod sparse;
@@ -115,6 +116,8 @@ pub struct Trainer {
     /// Scratch of output-space candidates.
     output_shift: Vec<f64>,
     data_term: Option<data_term::DataTerm>,
+    metrics_log: Option<metrics_log::MetricsLog>,
+    metrics_write_errors: u64,
 }
 
 impl Trainer {
@@ -146,6 +149,8 @@ impl Trainer {
             output_iteration: None,
             output_shift: Vec::new(),
             data_term: None,
+            metrics_log: metrics_log::MetricsLog::open(&config.metrics_file)?,
+            metrics_write_errors: 0,
             model,
             config,
             iteration: 0,
@@ -252,9 +257,18 @@ impl Trainer {
     }
 
     fn reconfigure(&mut self, next: TrainerConfig) -> Result<()> {
+        let reopened =
+            if next.metrics_file != self.metrics_log.as_ref().map_or("", |log| log.path()) {
+                Some(metrics_log::MetricsLog::open(&next.metrics_file)?)
+            } else {
+                None
+            };
         if next.threads != self.config.threads {
             self.pool = build_pool(next.threads)?;
             self.resize_scratch();
+        }
+        if let Some(log) = reopened {
+            self.metrics_log = log;
         }
         if next.optim.kind != self.config.optim.kind {
             self.optimizer = Optimizer::new(self.model.num_params());
@@ -384,7 +398,8 @@ impl Trainer {
             });
         }
         let k = self.iteration;
-        let lr = if self.grasp.is_some() {
+        let probe = self.grasp.is_some();
+        let lr = if probe {
             self.advance_zo_grasp()?;
             0.0
         } else {
@@ -395,7 +410,7 @@ impl Trainer {
             self.iteration += 1;
             lr
         };
-        Ok(self.metrics.insert(IterationMetrics {
+        let metrics = IterationMetrics {
             iteration: k,
             base_loss: summary.base_loss,
             mean_loss: summary.mean_loss,
@@ -405,7 +420,13 @@ impl Trainer {
             grad_norm,
             lr,
             wall_time: started.elapsed().as_secs_f64(),
-        }))
+        };
+        // ZO-GraSP probes are not training iterations: not logged.
+        Ok(if probe {
+            self.metrics.insert(metrics)
+        } else {
+            self.record(metrics)
+        })
     }
 }
 

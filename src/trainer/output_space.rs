@@ -329,7 +329,7 @@ impl Trainer {
             &mut grad_active,
         );
         self.iteration += 1;
-        Ok(self.metrics.insert(IterationMetrics {
+        Ok(self.record(IterationMetrics {
             iteration: k,
             base_loss: summary.base_loss,
             mean_loss: summary.mean_loss,

@@ -209,3 +209,26 @@ fn consistency_check_reports_diverged_weights_and_bad_ranks_are_rejected() {
         "a lone process agrees with itself"
     );
 }
+
+#[test]
+fn only_rank_zero_writes_metrics() {
+    let path = std::env::temp_dir().join(format!("zoo-ranks-metrics-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let options = format!("q=3 lr=0.05 metrics_file={}", path.display());
+    for weights in train_on_ranks(3, &options, 4, None) {
+        weights.unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let iterations: Vec<&str> = text.lines().map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(
+        iterations,
+        [
+            "{\"iteration\":0",
+            "{\"iteration\":1",
+            "{\"iteration\":2",
+            "{\"iteration\":3"
+        ],
+        "one line per iteration, from one rank"
+    );
+    std::fs::remove_file(&path).unwrap();
+}
