@@ -44,6 +44,10 @@ pub enum ZooError {
         code: i32,
         message: String,
     },
+    /// The Rust loss function panicked; the iteration was aborted and
+    /// nothing changed.
+    #[error("loss function panicked for candidate {candidate}: {message}")]
+    LossPanicked { candidate: usize, message: String },
     /// A non-finite loss with `nonfinite=error`; the iteration was aborted.
     #[error("candidate {candidate} returned a non-finite loss ({value}) and nonfinite=error")]
     NonFiniteLoss { candidate: usize, value: f64 },

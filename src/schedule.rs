@@ -10,7 +10,7 @@ use crate::config::NonFinitePolicy;
 use crate::error::{Result, ZooError};
 use crate::estimate::Plan;
 use crate::model::Model;
-use crate::trainer::{Candidate, CandidateId, LossResult, Scratch};
+use crate::trainer::{call_loss, Candidate, CandidateId, LossResult, Scratch};
 use rayon::prelude::*;
 use std::sync::Mutex;
 
@@ -78,11 +78,7 @@ impl Evaluation<'_> {
             CandidateId::new(self.serial, c),
             reuse,
         );
-        let loss = loss_fn(&mut candidate).map_err(|e| ZooError::CallbackFailed {
-            candidate: c,
-            code: e.code,
-            message: e.message,
-        })?;
+        let loss = call_loss(c, || loss_fn(&mut candidate))?;
         self.check(c, loss)
     }
 

@@ -104,6 +104,7 @@ fn status_of(error: &ZooError) -> zoo_status {
         ZooError::RankFailed { .. } => ZOO_RANK_FAILED,
         ZooError::AllreduceFailed { .. } => ZOO_ALLREDUCE_FAILED,
         ZooError::Io { .. } => ZOO_IO_ERROR,
+        ZooError::LossPanicked { .. } => ZOO_CALLBACK_FAILED,
         ZooError::BadCheckpoint { .. } => ZOO_BAD_CHECKPOINT,
     }
 }

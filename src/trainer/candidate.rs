@@ -3,7 +3,7 @@
 
 use crate::estimate::{Perturbation, Plan};
 use crate::model::{FeatureCache, Network, Workspace};
-use crate::Result;
+use crate::{Result, ZooError};
 
 /// Identifies one candidate of one opened iteration. Ids of an iteration
 /// that completed or was aborted are stale and rejected.
@@ -55,6 +55,32 @@ impl LossError {
 
 /// What a loss function returns.
 pub type LossResult = std::result::Result<f64, LossError>;
+
+/// Calls a host loss function for candidate `candidate`: its error becomes
+/// [`ZooError::CallbackFailed`] and a panic [`ZooError::LossPanicked`], so
+/// that the iteration aborts cleanly instead of unwinding through the
+/// trainer.
+pub(crate) fn call_loss<T>(
+    candidate: usize,
+    f: impl FnOnce() -> std::result::Result<T, LossError>,
+) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(ZooError::CallbackFailed {
+            candidate,
+            code: e.code,
+            message: e.message,
+        }),
+        Err(payload) => Err(ZooError::LossPanicked {
+            candidate,
+            message: payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into()),
+        }),
+    }
+}
 
 /// A borrowed view of candidate θ_c, valid during one loss evaluation.
 pub struct Candidate<'a> {

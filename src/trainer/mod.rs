@@ -35,7 +35,7 @@ mod output_space;
 mod ranks;
 mod sparse;
 
-pub(crate) use candidate::Scratch;
+pub(crate) use candidate::{call_loss, Scratch};
 pub use candidate::{Candidate, CandidateId, LossError, LossResult};
 pub use ranks::{Allreduce, Partition};
 
@@ -368,11 +368,7 @@ impl Trainer {
             workspace: &mut scratch.workspace,
             reuse: None,
         };
-        loss_fn(&mut view).map_err(|e| ZooError::CallbackFailed {
-            candidate: 0,
-            code: e.code,
-            message: e.message,
-        })
+        call_loss(0, || loss_fn(&mut view))
     }
 
     /// Turns the iteration's losses into one update. On error nothing of

@@ -19,7 +19,7 @@
 //! Directions come from (seed, k, j) on their own stream, so an estimate
 //! is reproducible and independent of the weight-space directions.
 
-use super::{IterationMetrics, LossError, LossResult, Trainer};
+use super::{call_loss, IterationMetrics, LossError, LossResult, Trainer};
 use crate::config::{NonFinitePolicy, TrainerConfig};
 use crate::error::{Result, ZooError};
 use crate::estimate::{Plan, Summary};
@@ -156,14 +156,6 @@ impl OutputIteration {
     }
 }
 
-fn callback_failed(candidate: usize, e: LossError) -> ZooError {
-    ZooError::CallbackFailed {
-        candidate,
-        code: e.code,
-        message: e.message,
-    }
-}
-
 impl Trainer {
     /// Runs the network on `x` and opens an output-space iteration.
     pub(super) fn open_outputs(
@@ -210,7 +202,7 @@ impl Trainer {
         let (mut y, mut shift) = (vec![0.0; iteration.y0.len()], Vec::new());
         for c in 0..iteration.num_candidates() {
             iteration.outputs(c, &mut y, &mut shift)?;
-            let loss = loss_fn(&y).map_err(|e| callback_failed(c, e))?;
+            let loss = call_loss(c, || loss_fn(&y))?;
             iteration.record(c, &[loss])?;
         }
         self.finish_outputs(x, n, iteration, started)
@@ -238,7 +230,7 @@ impl Trainer {
         for c in 0..iteration.num_candidates() {
             iteration.outputs(c, &mut y, &mut shift)?;
             losses.fill(f64::NAN);
-            losses_fn(&y, &mut losses).map_err(|e| callback_failed(c, e))?;
+            call_loss(c, || losses_fn(&y, &mut losses))?;
             iteration.record(c, &losses)?;
         }
         self.finish_outputs(x, n, iteration, started)
@@ -275,7 +267,7 @@ impl Trainer {
         let started = Instant::now();
         let y = self.open_outputs(x, n, false)?.y0;
         let mut grad_y = vec![0.0; y.len()];
-        let loss = adjoint_fn(&y, &mut grad_y).map_err(|e| callback_failed(0, e))?;
+        let loss = call_loss(0, || adjoint_fn(&y, &mut grad_y))?;
         if !loss.is_finite() {
             return Err(ZooError::NonFiniteLoss {
                 candidate: 0,

@@ -577,6 +577,41 @@ static void test_checkpoints(void) {
     rmdir(dir);
 }
 
+/* Faults from C: every 7th call returns an error code, every 5th NaN,
+ * every 17th +inf. */
+static int32_t flaky_loss(void *userdata, zoo_candidate *candidate, double *loss) {
+    unsigned *calls = userdata;
+    unsigned call = (*calls)++;
+    if (call % 7 == 3) return 42;
+    good_loss(NULL, candidate, loss);
+    if (call % 13 == 1) *loss = NAN;
+    if (call % 17 == 2) *loss = INFINITY;
+    return 0;
+}
+
+static void test_faults(void) {
+    for (int policy = 0; policy < 2; policy++) {
+        zoo_trainer *t = new_trainer(policy ? "q=3 lr=0.05 nonfinite=error" : "q=3 lr=0.05");
+        unsigned calls = 0;
+        int completed = 0, failed = 0;
+        for (int k = 0; k < 60; k++) {
+            snapshot before = take(t);
+            zoo_status status = zoo_step(t, flaky_loss, &calls, 0, NULL);
+            if (status == ZOO_OK) {
+                completed++;
+            } else {
+                failed++;
+                EXPECT(status == ZOO_CALLBACK_FAILED || status == ZOO_NONFINITE_LOSS || status == ZOO_ITERATION_FAILED);
+                EXPECT(same(before, take(t)));
+            }
+            snapshot now = take(t);
+            for (int i = 0; i < NPARAMS; i++) EXPECT(isfinite(now.params[i]));
+        }
+        EXPECT(completed > 0 && failed > 0 && completed + failed == 60);
+        zoo_trainer_free(t);
+    }
+}
+
 static void test_sparsity(void) {
     zoo_model *model = new_model();
     uint8_t mask[NPARAMS], bad[NPARAMS];
@@ -650,6 +685,7 @@ int main(void) {
     test_dataset_mode();
     test_dataset_ask_tell();
     test_checkpoints();
+    test_faults();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
