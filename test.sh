@@ -20,3 +20,11 @@ cargo bench --bench dataset -- --test >/dev/null
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$(nproc)"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
+
+# A short pass of every fuzz target from its corpus (fuzz/run.sh; longer
+# runs: bash fuzz/run.sh 600).
+if cargo fuzz --version >/dev/null 2>&1; then
+    bash fuzz/run.sh 10
+else
+    echo "note: cargo-fuzz is not installed (cargo install cargo-fuzz); the fuzz pass was skipped"
+fi

@@ -1,0 +1,99 @@
+//! The C-level argument checks: C functions called with fuzzed sizes,
+//! NULL pointers, ids, strings and flags, each buffer exactly as long as
+//! its size argument claims (so a read past it is a bug the sanitizer
+//! reports). Every call must return a known status and never crash.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use std::ffi::CString;
+use std::ptr;
+use zoo::capi::*;
+
+/// Reads fuzz input as a stream of small numbers.
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn byte(&mut self) -> u8 {
+        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
+        self.0 = rest;
+        b
+    }
+    fn size(&mut self, max: usize) -> usize {
+        (self.byte() as usize) % (max + 1)
+    }
+    fn string(&mut self) -> CString {
+        let len = self.size(24);
+        let bytes: Vec<u8> = (0..len).map(|_| self.byte().max(1)).collect();
+        CString::new(bytes).unwrap()
+    }
+    fn values(&mut self, n: usize) -> Vec<f64> {
+        (0..n).map(|_| (self.byte() as f64 - 128.0) / 32.0).collect()
+    }
+}
+
+fn check(status: zoo_status) {
+    assert!((status as u32) <= zoo_status::ZOO_BAD_CHECKPOINT as u32);
+}
+
+unsafe extern "C" fn loss(_: *mut std::ffi::c_void, y: *const f64, ny: usize, out: *mut f64) -> i32 {
+    *out = std::slice::from_raw_parts(y, ny).iter().map(|v| v * v).sum();
+    0
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut input = Input(data);
+    unsafe {
+        let sizes: Vec<usize> = (0..input.size(4)).map(|_| input.size(6)).collect();
+        let activation = match input.byte() % 5 {
+            0 => CString::new("tanh").unwrap(),
+            1 => CString::new("relu").unwrap(),
+            2 => CString::new("identity").unwrap(),
+            3 => CString::new("gelu").unwrap(),
+            _ => input.string(),
+        };
+        let mut model = ptr::null_mut();
+        let sizes_ptr = if input.byte() % 8 == 0 { ptr::null() } else { sizes.as_ptr() };
+        check(zoo_model_new_mlp(sizes_ptr, sizes.len(), activation.as_ptr(), 1, &mut model));
+        if model.is_null() {
+            return;
+        }
+        let options = input.string();
+        let mut trainer = ptr::null_mut();
+        check(zoo_trainer_new(model, options.as_ptr(), &mut trainer));
+        if trainer.is_null() {
+            check(zoo_trainer_new(model, ptr::null(), &mut trainer));
+        }
+        for _ in 0..input.size(12) {
+            let (nx, ny, nrows) = (input.size(20), input.size(20), input.size(5));
+            let x = input.values(nx);
+            let mut y = vec![0.0; ny];
+            match input.byte() % 9 {
+                0 => check(zoo_model_forward(model, x.as_ptr(), nx, y.as_mut_ptr(), ny)),
+                1 => check(zoo_model_forward_batch(model, x.as_ptr(), nx, nrows, y.as_mut_ptr(), ny)),
+                2 => check(zoo_trainer_set_params(trainer, x.as_ptr(), nx)),
+                3 => check(zoo_trainer_get_params(trainer, y.as_mut_ptr(), ny)),
+                4 => {
+                    let (key, value) = (input.string(), input.string());
+                    check(zoo_trainer_set(trainer, key.as_ptr(), value.as_ptr()));
+                }
+                5 => check(zoo_step_outputs(trainer, x.as_ptr(), nx, nrows, Some(loss), ptr::null_mut(), ptr::null_mut())),
+                6 => check(zoo_trainer_set_batch(trainer, x.as_ptr(), nx, nrows, input.byte() as i32 % 3)),
+                7 => {
+                    let mut id = 0u64;
+                    if zoo_ask(trainer, &mut id) == zoo_status::ZOO_OK {
+                        let id = if input.byte() % 4 == 0 { id ^ input.byte() as u64 } else { id };
+                        check(zoo_candidate_outputs(trainer, id, y.as_mut_ptr(), ny));
+                        check(zoo_forward_batch(trainer, id, x.as_ptr(), nx, nrows, y.as_mut_ptr(), ny));
+                        check(zoo_tell(trainer, id, x.first().copied().unwrap_or(f64::NAN), ptr::null_mut()));
+                    }
+                }
+                _ => {
+                    let mask: Vec<u8> = (0..nx).map(|_| input.byte() % 3).collect();
+                    check(zoo_model_set_mask(model, mask.as_ptr(), nx));
+                }
+            }
+        }
+        zoo_trainer_free(trainer);
+        zoo_model_free(model);
+    }
+});
