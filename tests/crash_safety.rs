@@ -84,7 +84,10 @@ fn checkpoints_survive_being_killed_mid_write() {
             "after kill {kills} the checkpoint at iteration {k} holds other weights"
         );
     }
-    assert!(advanced >= 10, "the children made progress in only {advanced} runs");
+    assert!(
+        advanced >= 10,
+        "the children made progress in only {advanced} runs"
+    );
     // Temporary files left by kills that landed inside a write.
     let torn = std::fs::read_dir(&dir).unwrap().count() - 1;
     println!("{kills} kills, {torn} inside a write, last checkpoint at iteration {last_iteration}");

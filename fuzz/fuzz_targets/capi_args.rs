@@ -27,7 +27,9 @@ impl Input<'_> {
         CString::new(bytes).unwrap()
     }
     fn values(&mut self, n: usize) -> Vec<f64> {
-        (0..n).map(|_| (self.byte() as f64 - 128.0) / 32.0).collect()
+        (0..n)
+            .map(|_| (self.byte() as f64 - 128.0) / 32.0)
+            .collect()
     }
 }
 
@@ -35,8 +37,16 @@ fn check(status: zoo_status) {
     assert!((status as u32) <= zoo_status::ZOO_BAD_CHECKPOINT as u32);
 }
 
-unsafe extern "C" fn loss(_: *mut std::ffi::c_void, y: *const f64, ny: usize, out: *mut f64) -> i32 {
-    *out = std::slice::from_raw_parts(y, ny).iter().map(|v| v * v).sum();
+unsafe extern "C" fn loss(
+    _: *mut std::ffi::c_void,
+    y: *const f64,
+    ny: usize,
+    out: *mut f64,
+) -> i32 {
+    *out = std::slice::from_raw_parts(y, ny)
+        .iter()
+        .map(|v| v * v)
+        .sum();
     0
 }
 
@@ -52,8 +62,18 @@ fuzz_target!(|data: &[u8]| {
             _ => input.string(),
         };
         let mut model = ptr::null_mut();
-        let sizes_ptr = if input.byte() % 8 == 0 { ptr::null() } else { sizes.as_ptr() };
-        check(zoo_model_new_mlp(sizes_ptr, sizes.len(), activation.as_ptr(), 1, &mut model));
+        let sizes_ptr = if input.byte() % 8 == 0 {
+            ptr::null()
+        } else {
+            sizes.as_ptr()
+        };
+        check(zoo_model_new_mlp(
+            sizes_ptr,
+            sizes.len(),
+            activation.as_ptr(),
+            1,
+            &mut model,
+        ));
         if model.is_null() {
             return;
         }
@@ -69,22 +89,60 @@ fuzz_target!(|data: &[u8]| {
             let mut y = vec![0.0; ny];
             match input.byte() % 9 {
                 0 => check(zoo_model_forward(model, x.as_ptr(), nx, y.as_mut_ptr(), ny)),
-                1 => check(zoo_model_forward_batch(model, x.as_ptr(), nx, nrows, y.as_mut_ptr(), ny)),
+                1 => check(zoo_model_forward_batch(
+                    model,
+                    x.as_ptr(),
+                    nx,
+                    nrows,
+                    y.as_mut_ptr(),
+                    ny,
+                )),
                 2 => check(zoo_trainer_set_params(trainer, x.as_ptr(), nx)),
                 3 => check(zoo_trainer_get_params(trainer, y.as_mut_ptr(), ny)),
                 4 => {
                     let (key, value) = (input.string(), input.string());
                     check(zoo_trainer_set(trainer, key.as_ptr(), value.as_ptr()));
                 }
-                5 => check(zoo_step_outputs(trainer, x.as_ptr(), nx, nrows, Some(loss), ptr::null_mut(), ptr::null_mut())),
-                6 => check(zoo_trainer_set_batch(trainer, x.as_ptr(), nx, nrows, input.byte() as i32 % 3)),
+                5 => check(zoo_step_outputs(
+                    trainer,
+                    x.as_ptr(),
+                    nx,
+                    nrows,
+                    Some(loss),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                )),
+                6 => check(zoo_trainer_set_batch(
+                    trainer,
+                    x.as_ptr(),
+                    nx,
+                    nrows,
+                    input.byte() as i32 % 3,
+                )),
                 7 => {
                     let mut id = 0u64;
                     if zoo_ask(trainer, &mut id) == zoo_status::ZOO_OK {
-                        let id = if input.byte() % 4 == 0 { id ^ input.byte() as u64 } else { id };
+                        let id = if input.byte() % 4 == 0 {
+                            id ^ input.byte() as u64
+                        } else {
+                            id
+                        };
                         check(zoo_candidate_outputs(trainer, id, y.as_mut_ptr(), ny));
-                        check(zoo_forward_batch(trainer, id, x.as_ptr(), nx, nrows, y.as_mut_ptr(), ny));
-                        check(zoo_tell(trainer, id, x.first().copied().unwrap_or(f64::NAN), ptr::null_mut()));
+                        check(zoo_forward_batch(
+                            trainer,
+                            id,
+                            x.as_ptr(),
+                            nx,
+                            nrows,
+                            y.as_mut_ptr(),
+                            ny,
+                        ));
+                        check(zoo_tell(
+                            trainer,
+                            id,
+                            x.first().copied().unwrap_or(f64::NAN),
+                            ptr::null_mut(),
+                        ));
                     }
                 }
                 _ => {

@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
             .zip(model.mask())
             .all(|(p, &m)| m || *p == 0.0));
         // A decoded checkpoint encodes and decodes to the same model.
-        let again = checkpoint::decode(&checkpoint::encode(&model, decoded.trainer.as_ref()).unwrap(), "again").unwrap();
+        let again = checkpoint::decode(
+            &checkpoint::encode(&model, decoded.trainer.as_ref()).unwrap(),
+            "again",
+        )
+        .unwrap();
         assert_eq!(again.model.params(), model.params());
     }
     if let Ok(mut trainer) = Trainer::from_checkpoint_bytes(data, "fuzz") {
