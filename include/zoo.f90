@@ -43,6 +43,7 @@ module zoo
   public :: zoo_trainer_set_batch, zoo_trainer_clear_batch, zoo_candidate_outputs, zoo_tell_samples
   public :: zoo_trainer_set_data_term, zoo_trainer_clear_data_term
   public :: zoo_model_save, zoo_model_load, zoo_trainer_save, zoo_trainer_load, zoo_trainer_restore
+  public :: zoo_model_new_polynomial, zoo_trainer_threshold
 
   !> Status codes (see zoo.h); values are never renumbered.
   integer, parameter, public :: ZOO_OK = 0, ZOO_NULL_POINTER = 1, ZOO_BAD_SIZE = 2, &
@@ -146,6 +147,23 @@ module zoo
        type(c_ptr), intent(inout) :: out
        integer(c_int32_t) :: s
      end function c_zoo_model_new_mlp
+     function c_zoo_model_new_polynomial(inputs, degree, outputs, seed, out) &
+          bind(c, name="zoo_model_new_polynomial") result(s)
+       import :: c_size_t, c_int64_t, c_ptr, c_int32_t
+       integer(c_size_t), value :: inputs, degree, outputs
+       integer(c_int64_t), value :: seed
+       type(c_ptr), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_model_new_polynomial
+     function c_zoo_trainer_threshold(trainer, threshold, include_biases, pruned) &
+          bind(c, name="zoo_trainer_threshold") result(s)
+       import :: c_ptr, c_double, c_int32_t, c_size_t
+       type(c_ptr), value :: trainer
+       real(c_double), value :: threshold
+       integer(c_int32_t), value :: include_biases
+       integer(c_size_t), intent(inout) :: pruned
+       integer(c_int32_t) :: s
+     end function c_zoo_trainer_threshold
      subroutine c_zoo_model_free(model) bind(c, name="zoo_model_free")
        import :: c_ptr
        type(c_ptr), value :: model
@@ -570,6 +588,20 @@ contains
     call finish(c_zoo_model_new_mlp(c_sizes, int(size(sizes), c_size_t), to_c(activation), seed, &
          model%ptr), stat, 'zoo_model_new_mlp')
   end subroutine zoo_model_new_mlp
+
+  !> Creates a SINDy-style model: the monomials of `inputs` variables of
+  !> degree 1 to `degree` (x, y, z, x^2, xy, xz, y^2, yz, z^2 for 3 inputs
+  !> and degree 2), then a linear layer to `outputs`. The weights W(o, j)
+  !> are stored row-major first (coefficient of monomial j in output o at
+  !> position (o-1)*nmonomials + j), then one bias (constant term) per output.
+  subroutine zoo_model_new_polynomial(model, inputs, degree, outputs, seed, stat)
+    type(zoo_model), intent(inout) :: model
+    integer, intent(in) :: inputs, degree, outputs
+    integer(c_int64_t), intent(in) :: seed
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_model_new_polynomial(int(inputs, c_size_t), int(degree, c_size_t), &
+         int(outputs, c_size_t), seed, model%ptr), stat, 'zoo_model_new_polynomial')
+  end subroutine zoo_model_new_polynomial
 
   !> Destroys a model; does nothing when it is not created or already freed.
   subroutine zoo_model_free(model)
@@ -1228,5 +1260,21 @@ contains
     integer, intent(out), optional :: stat
     call finish(c_zoo_trainer_restore(trainer%ptr, to_c(path)), stat, 'zoo_trainer_restore')
   end subroutine zoo_trainer_restore
+
+  !> Sequential thresholding: prunes the active weights (and the biases
+  !> when `include_biases`) below `threshold` in magnitude; training goes
+  !> on with the rest. `pruned` receives how many were pruned.
+  subroutine zoo_trainer_threshold(trainer, threshold, include_biases, pruned, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    real(c_double), intent(in) :: threshold
+    logical, intent(in) :: include_biases
+    integer, intent(out), optional :: pruned
+    integer, intent(out), optional :: stat
+    integer(c_size_t) :: count
+    count = 0
+    call finish(c_zoo_trainer_threshold(trainer%ptr, threshold, merge(1_c_int32_t, 0_c_int32_t, include_biases), &
+         count), stat, 'zoo_trainer_threshold')
+    if (present(pruned)) pruned = int(count)
+  end subroutine zoo_trainer_threshold
 
 end module zoo

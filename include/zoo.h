@@ -32,7 +32,7 @@
 #define ZOO_THREADSAFE 1
 
 // The newest format this zoo writes and reads.
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2
 
 // Status of every fallible zoo call. Values are never renumbered or reused.
 enum zoo_status
@@ -380,6 +380,23 @@ zoo_status zoo_model_new_mlp(const size_t *sizes,
                              uint64_t seed,
                              struct zoo_model **out);
 
+// Creates a SINDy-style model: every monomial of the `inputs` variables
+// of degree 1 to `degree` (in graded lexicographic order: for inputs
+// x, y, z and degree 2, `x, y, z, x², xy, xz, y², yz, z²`), followed by a
+// linear layer to `outputs`. The weights W[o][j] (row-major, first in the
+// parameter vector) are the coefficients of monomial j in output o; the
+// `outputs` biases that follow are the constant terms. Weights are drawn
+// Xavier-uniform from `seed`, biases are zero.
+//
+// On success `*out` owns a new model: free it with `zoo_model_free`.
+// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (a zero size, or more
+// than 100,000 monomials). Thread-safe.
+zoo_status zoo_model_new_polynomial(size_t inputs,
+                                    size_t degree,
+                                    size_t outputs,
+                                    uint64_t seed,
+                                    struct zoo_model **out);
+
 // Destroys a model. NULL is a no-op. The model must not be used
 // afterwards; trainers created from it are unaffected (they hold copies).
 void zoo_model_free(struct zoo_model *model);
@@ -510,6 +527,19 @@ zoo_status zoo_trainer_prune(struct zoo_trainer *trainer,
                              const char *method,
                              double sparsity,
                              uint64_t seed);
+
+// Sequential thresholding (as in SINDy's STLSQ): prunes every active
+// weight of the trainer's model whose magnitude is below `threshold`,
+// and the biases too when `include_biases` is 1; training continues with
+// the rest (optimizer state is kept). `*pruned` (may be NULL) receives the
+// number pruned. On error nothing changes.
+// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (a negative or
+// non-finite threshold, include_biases not 0 or 1, or nothing would be
+// left), ZOO_BAD_STATE (an iteration is open).
+zoo_status zoo_trainer_threshold(struct zoo_trainer *trainer,
+                                 double threshold,
+                                 int32_t include_biases,
+                                 size_t *pruned);
 
 // Copies the trainer's mask into `mask[0..n]` (1 active, 0 pruned).
 // Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.

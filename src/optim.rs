@@ -30,6 +30,9 @@ pub enum ScheduleKind {
     Constant,
     /// `lr_min + (lr − lr_min)·(1 + cos(π·min(k,T)/T))/2`, T = `iterations`.
     Cosine,
+    /// Cosine with warm restarts: the cosine of `k mod T` (SGDR), for
+    /// training in rounds, e.g. between sequential thresholding steps.
+    CosineRestarts,
     /// `lr·gamma^⌊k/step_size⌋`.
     Step,
 }
@@ -80,8 +83,13 @@ impl OptimConfig {
         let s = &self.schedule;
         match s.kind {
             ScheduleKind::Constant => self.lr,
-            ScheduleKind::Cosine => {
-                let progress = k.min(s.iterations) as f64 / s.iterations as f64;
+            ScheduleKind::Cosine | ScheduleKind::CosineRestarts => {
+                let k = if s.kind == ScheduleKind::Cosine {
+                    k.min(s.iterations)
+                } else {
+                    k % s.iterations
+                };
+                let progress = k as f64 / s.iterations as f64;
                 s.lr_min
                     + (self.lr - s.lr_min) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
             }
@@ -316,6 +324,10 @@ mod tests {
         assert!((c.learning_rate(50) - 0.055).abs() < 1e-15);
         assert!((c.learning_rate(100) - 0.01).abs() < 1e-15);
         assert!((c.learning_rate(500) - 0.01).abs() < 1e-15);
+        c.schedule.kind = ScheduleKind::CosineRestarts;
+        assert!((c.learning_rate(50) - 0.055).abs() < 1e-15);
+        assert!((c.learning_rate(100) - 0.1).abs() < 1e-15, "restarts at T");
+        assert!((c.learning_rate(250) - 0.055).abs() < 1e-15);
         c.schedule.kind = ScheduleKind::Step;
         assert_eq!(c.learning_rate(9), 0.1);
         assert_eq!(c.learning_rate(10), 0.05);

@@ -177,6 +177,37 @@ impl Model {
         self.set_mask(&mask)
     }
 
+    /// Sequential thresholding (SINDy's STLSQ step): prunes every active
+    /// weight with |θ_i| < `threshold`, and biases too when
+    /// `include_biases`. Returns how many were pruned. Fails, changing
+    /// nothing, when no active parameter would be left.
+    pub fn threshold(&mut self, threshold: f64, include_biases: bool) -> Result<usize> {
+        if !(threshold.is_finite() && threshold >= 0.0) {
+            return Err(ZooError::InvalidArgument(format!(
+                "the threshold must be a finite number ≥ 0, got {threshold}"
+            )));
+        }
+        let mut is_bias = vec![false; self.num_params()];
+        for layer in self.network().layers() {
+            is_bias[layer.bias_offset()..layer.bias_offset() + layer.outputs].fill(true);
+        }
+        let mut mask = self.mask().to_vec();
+        let mut pruned = 0;
+        for ((keep, value), bias) in mask.iter_mut().zip(self.params()).zip(is_bias) {
+            if *keep && value.abs() < threshold && (include_biases || !bias) {
+                *keep = false;
+                pruned += 1;
+            }
+        }
+        if !mask.contains(&true) {
+            return Err(ZooError::InvalidArgument(format!(
+                "a threshold of {threshold} would prune every parameter"
+            )));
+        }
+        self.set_mask(&mask)?;
+        Ok(pruned)
+    }
+
     /// Fraction of weights (biases excluded) that are pruned, per layer.
     pub fn layer_sparsity(&self) -> Vec<f64> {
         self.network()

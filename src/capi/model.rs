@@ -50,6 +50,33 @@ pub unsafe extern "C" fn zoo_model_new_mlp(
     })
 }
 
+/// Creates a SINDy-style model: every monomial of the `inputs` variables
+/// of degree 1 to `degree` (in graded lexicographic order: for inputs
+/// x, y, z and degree 2, `x, y, z, x², xy, xz, y², yz, z²`), followed by a
+/// linear layer to `outputs`. The weights W[o][j] (row-major, first in the
+/// parameter vector) are the coefficients of monomial j in output o; the
+/// `outputs` biases that follow are the constant terms. Weights are drawn
+/// Xavier-uniform from `seed`, biases are zero.
+///
+/// On success `*out` owns a new model: free it with `zoo_model_free`.
+/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (a zero size, or more
+/// than 100,000 monomials). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_model_new_polynomial(
+    inputs: usize,
+    degree: usize,
+    outputs: usize,
+    seed: u64,
+    out: *mut *mut zoo_model,
+) -> zoo_status {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        let model = Model::polynomial(inputs, degree, outputs, seed)?;
+        *out = Box::into_raw(Box::new(zoo_model { model }));
+        ok()
+    })
+}
+
 /// Destroys a model. NULL is a no-op. The model must not be used
 /// afterwards; trainers created from it are unaffected (they hold copies).
 #[no_mangle]

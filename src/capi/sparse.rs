@@ -1,8 +1,8 @@
-//! C functions for sparse networks: pruning, masks, ZO-GraSP.
+//! C functions for sparse networks: pruning, thresholding, masks, ZO-GraSP.
 
 use super::{
-    array, array_mut, guard, handle, handle_mut, ok, out_ptr, string, zoo_model, zoo_status,
-    zoo_trainer,
+    array, array_mut, guard, handle, handle_mut, ok, out_ptr, string, write_if_given, zoo_model,
+    zoo_status, zoo_trainer,
 };
 use crate::error::ZooError;
 use crate::model::{check_len, Model};
@@ -118,6 +118,38 @@ pub unsafe extern "C" fn zoo_trainer_prune(
         let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
         let method = Method::parse(string(method, "method")?, seed)?;
         trainer.prune(method, sparsity)?;
+        ok()
+    })
+}
+
+/// Sequential thresholding (as in SINDy's STLSQ): prunes every active
+/// weight of the trainer's model whose magnitude is below `threshold`,
+/// and the biases too when `include_biases` is 1; training continues with
+/// the rest (optimizer state is kept). `*pruned` (may be NULL) receives the
+/// number pruned. On error nothing changes.
+/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (a negative or
+/// non-finite threshold, include_biases not 0 or 1, or nothing would be
+/// left), ZOO_BAD_STATE (an iteration is open).
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_threshold(
+    trainer: *mut zoo_trainer,
+    threshold: f64,
+    include_biases: i32,
+    pruned: *mut usize,
+) -> zoo_status {
+    guard(|| {
+        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let include_biases = match include_biases {
+            0 => false,
+            1 => true,
+            other => {
+                return Err(ZooError::InvalidArgument(format!(
+                    "include_biases must be 0 or 1, got {other}"
+                )))
+            }
+        };
+        let count = trainer.threshold(threshold, include_biases)?;
+        write_if_given(pruned, count);
         ok()
     })
 }

@@ -4,7 +4,9 @@
 //! for trainers, `optimizer.first` and `optimizer.second` (f64, [d]).
 //! String metadata: `format` = "zoo-checkpoint", `format_version`, `kind`
 //! ("model" or "trainer"), `zoo_version`, the architecture (`layers`:
-//! widths "2,16,1"; `activations`: one per layer, "tanh,identity"), a
+//! widths "2,16,1"; `activations`: one per layer, "tanh,identity"; for
+//! networks with polynomial features also `features` = "polynomial",
+//! `feature_inputs` and `feature_degree`, and then format version 2), a
 //! 64-bit FNV-1a `checksum` of the tensor bytes, and for trainers
 //! `iteration`, `optimizer_steps` and every option as `option.<key>`.
 //! Everything that decides the next iterations is there (directions come
@@ -27,7 +29,7 @@ use std::path::Path;
 /// The `format` metadata value of every zoo checkpoint.
 pub const FORMAT: &str = "zoo-checkpoint";
 /// The newest format this zoo writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What a checkpoint holds besides the model, for trainers.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,13 +57,20 @@ pub fn encode(model: &Model, trainer: Option<&TrainerState>) -> Result<Vec<u8>> 
         ("mask", Dtype::U8, mask),
     ];
     let network = model.network();
+    // Version 1 readers know no feature layers; only such files need 2.
+    let version = if network.features().is_some() { 2 } else { 1 };
     let mut metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
-        ("format_version".into(), FORMAT_VERSION.to_string()),
+        ("format_version".into(), version.to_string()),
         ("zoo_version".into(), env!("CARGO_PKG_VERSION").into()),
         ("layers".into(), layer_widths(network)),
         ("activations".into(), activations(network)),
     ]);
+    if let Some(poly) = network.features() {
+        metadata.insert("features".into(), "polynomial".into());
+        metadata.insert("feature_inputs".into(), poly.inputs().to_string());
+        metadata.insert("feature_degree".into(), poly.degree().to_string());
+    }
     match trainer {
         None => {
             metadata.insert("kind".into(), "model".into());
@@ -137,8 +146,26 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
             "kind '{kind}' is neither 'model' nor 'trainer'"
         )));
     }
-    let network =
+    let mut network =
         network_of(field("layers")?, field("activations")?).map_err(|e| bad(e.to_string()))?;
+    if let Some(kind) = metadata.get("features") {
+        if kind != "polynomial" {
+            return Err(bad(format!(
+                "feature layer '{kind}' is unknown (known: polynomial)"
+            )));
+        }
+        let inputs: usize = parse(field("feature_inputs")?, "feature_inputs", &bad)?;
+        let degree: usize = parse(field("feature_degree")?, "feature_degree", &bad)?;
+        let with_features = Network::polynomial(inputs, degree, network.num_outputs())
+            .map_err(|e| bad(e.to_string()))?;
+        if with_features.layers() != network.layers() {
+            return Err(bad(format!(
+                "layers '{}' do not fit polynomial features of {inputs} inputs to degree {degree}",
+                field("layers")?
+            )));
+        }
+        network = with_features;
+    }
     let d = network.num_params();
     let mut names = vec!["params", "mask"];
     if kind == "trainer" {
@@ -233,8 +260,15 @@ pub fn load_model(path: &Path) -> Result<Model> {
 
 /// The architecture as "widths" and "activations" strings, for messages.
 pub fn describe(network: &Network) -> String {
+    let features = network.features().map_or(String::new(), |p| {
+        format!(
+            "polynomial features of {} inputs to degree {}, ",
+            p.inputs(),
+            p.degree()
+        )
+    });
     format!(
-        "layers {} ({})",
+        "{features}layers {} ({})",
         layer_widths(network),
         activations(network)
     )

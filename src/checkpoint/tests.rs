@@ -44,6 +44,40 @@ fn models_round_trip_with_their_masks() {
 }
 
 #[test]
+fn polynomial_models_round_trip_and_differ_from_plain_layers() {
+    let dir = temp_dir("polynomial");
+    let path = dir.join("sindy.safetensors");
+    let mut model = Model::polynomial(3, 2, 3, 5).unwrap();
+    model.threshold(0.3, true).unwrap();
+    save_model(&model, &path).unwrap();
+    let loaded = load_model(&path).unwrap();
+    assert!(loaded.network().same_architecture(model.network()));
+    assert_eq!(
+        (loaded.params(), loaded.mask()),
+        (model.params(), model.mask())
+    );
+    // A plain 9-3 linear layer has the same widths but no features.
+    let plain = Model::mlp(&[9, 3], Activation::Identity, 5).unwrap();
+    let mut trainer = Trainer::new(plain, "").unwrap();
+    let mut saved = Trainer::new(model, "").unwrap();
+    saved
+        .step(|c| Ok(c.params().iter().map(|v| v * v).sum()))
+        .unwrap();
+    saved.save(&path).unwrap();
+    let err = trainer.restore(&path).unwrap_err();
+    assert!(err.to_string().contains("polynomial features"), "{err}");
+    let bytes = std::fs::read(&path).unwrap();
+    let odd = with_metadata(&bytes, |m| {
+        m.insert("feature_degree".into(), "3".into());
+    });
+    assert!(reason(&odd).contains("do not fit polynomial features"));
+    let unknown = with_metadata(&bytes, |m| {
+        m.insert("features".into(), "fourier".into());
+    });
+    assert!(reason(&unknown).contains("fourier"));
+}
+
+#[test]
 fn restarting_from_a_checkpoint_continues_bit_for_bit() {
     let dir = temp_dir("restart");
     for options in [
@@ -183,7 +217,7 @@ fn bad_files_are_refused_with_a_reason() {
     assert!(reason(&flipped).contains("checksum"));
 
     let newer = with_metadata(&good, |m| {
-        m.insert("format_version".into(), "2".into());
+        m.insert("format_version".into(), "3".into());
     });
     assert!(reason(&newer).contains("newer zoo"));
     let foreign = with_metadata(&good, |m| {

@@ -117,14 +117,14 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec(
         "schedule",
         "constant",
-        "constant | cosine | step",
+        "constant | cosine | cosine-restarts | step",
         "learning-rate schedule",
     ),
     spec(
         "schedule_iterations",
         "1000",
         "integer ≥ 1",
-        "cosine: iterations T to decay from lr to lr_min",
+        "cosine: iterations T to decay from lr to lr_min (cosine-restarts: the period)",
     ),
     spec("lr_min", "0", "number ≥ 0", "cosine: final learning rate"),
     spec(
@@ -354,6 +354,7 @@ impl TrainerConfig {
                 o.schedule.kind = v.choice(&[
                     ("constant", ScheduleKind::Constant),
                     ("cosine", ScheduleKind::Cosine),
+                    ("cosine-restarts", ScheduleKind::CosineRestarts),
                     ("step", ScheduleKind::Step),
                 ])?
             }
@@ -426,6 +427,7 @@ impl TrainerConfig {
             "schedule" => match s.kind {
                 ScheduleKind::Constant => "constant",
                 ScheduleKind::Cosine => "cosine",
+                ScheduleKind::CosineRestarts => "cosine-restarts",
                 ScheduleKind::Step => "step",
             }
             .into(),

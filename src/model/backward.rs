@@ -35,8 +35,25 @@ impl Network {
         }
         let stored: usize = n * self.layers().iter().map(|l| l.outputs).sum::<usize>();
         ws.for_backward(stored, n * self.max_width());
-        self.forward_storing(params, x, n, ws);
-        self.backpropagate(params, x, n, gy, grad_params, grad_x, ws);
+        self.with_layer_input(x, n, ws, |input, ws| {
+            self.forward_storing(params, input, n, ws);
+            match (self.features(), grad_x) {
+                (Some(poly), Some(grad_x)) => {
+                    let mut grad_features = vec![0.0; input.len()];
+                    self.backpropagate(
+                        params,
+                        input,
+                        n,
+                        gy,
+                        grad_params,
+                        Some(&mut grad_features),
+                        ws,
+                    );
+                    poly.backprop(x, n, &grad_features, grad_x);
+                }
+                (_, grad_x) => self.backpropagate(params, input, n, gy, grad_params, grad_x, ws),
+            }
+        });
         Ok(())
     }
 
@@ -77,6 +94,7 @@ impl Network {
             back,
             pre,
             post,
+            ..
         } = ws;
         let (mut delta, mut delta_in) = (&mut front[..], &mut back[..]);
         let layers = self.layers();

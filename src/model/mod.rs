@@ -7,11 +7,13 @@
 mod activation;
 mod backward;
 mod network;
+mod polynomial;
 mod reuse;
 mod workspace;
 
 pub use activation::Activation;
 pub use network::{Layer, Network, SPARSE_DENSITY_THRESHOLD};
+pub use polynomial::Polynomial;
 pub use reuse::FeatureCache;
 pub use workspace::Workspace;
 
@@ -55,6 +57,14 @@ impl Model {
     pub fn mlp(sizes: &[usize], hidden: Activation, seed: u64) -> Result<Self> {
         let network = Network::mlp(sizes, hidden, Activation::Identity)?;
         Ok(Self::new(network, Init::Auto, seed))
+    }
+
+    /// A SINDy-style model: polynomial features of `inputs` variables up
+    /// to `degree` (see [`Polynomial`] for their order), then a linear layer
+    /// to `outputs`; weights drawn Xavier-uniform from `seed`, biases zero.
+    pub fn polynomial(inputs: usize, degree: usize, outputs: usize, seed: u64) -> Result<Self> {
+        let network = Network::polynomial(inputs, degree, outputs)?;
+        Ok(Self::new(network, Init::Xavier, seed))
     }
 
     /// A model of `network` with weights drawn by `init` from `seed`.

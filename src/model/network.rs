@@ -10,6 +10,7 @@
 //! `buf[r·width .. (r+1)·width]`.
 
 use super::activation::Activation;
+use super::polynomial::Polynomial;
 use super::workspace::Workspace;
 use crate::error::{Result, ZooError};
 
@@ -38,6 +39,8 @@ impl Layer {
 /// Shapes and activations of a feed-forward network.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
+    /// Polynomial features computed from the inputs before layer 0.
+    features: Option<Polynomial>,
     layers: Vec<Layer>,
     num_params: usize,
     max_width: usize,
@@ -91,11 +94,58 @@ impl Network {
             layers.push(layer);
         }
         Ok(Self {
+            features: None,
             sparse: vec![None; layers.len()],
             layers,
             num_params: offset,
             max_width: sizes.iter().copied().max().unwrap_or(0),
         })
+    }
+
+    /// Polynomial features of `inputs` variables up to `degree`, then a
+    /// linear layer to `outputs`: a SINDy-style model whose weights are the
+    /// coefficients of the features and whose biases are the constants.
+    pub fn polynomial(inputs: usize, degree: usize, outputs: usize) -> Result<Self> {
+        let features = Polynomial::new(inputs, degree)?;
+        let mut network = Self::mlp(
+            &[features.len(), outputs],
+            Activation::Identity,
+            Activation::Identity,
+        )?;
+        network.features = Some(features);
+        Ok(network)
+    }
+
+    /// The feature layer in front of layer 0, if any.
+    pub fn features(&self) -> Option<&Polynomial> {
+        self.features.as_ref()
+    }
+
+    /// Whether `other` has the same features and layers (masks aside).
+    pub fn same_architecture(&self, other: &Network) -> bool {
+        self.features == other.features && self.layers == other.layers
+    }
+
+    /// Runs `f` on the input of layer 0: `x` itself, or its features
+    /// (computed into a buffer of `ws` that is reused across calls).
+    pub(crate) fn with_layer_input<R>(
+        &self,
+        x: &[f64],
+        n: usize,
+        ws: &mut Workspace,
+        f: impl FnOnce(&[f64], &mut Workspace) -> R,
+    ) -> R {
+        match &self.features {
+            None => f(x, ws),
+            Some(poly) => {
+                let mut input = std::mem::take(&mut ws.features);
+                input.resize(n * poly.len(), 0.0);
+                poly.expand(x, n, &mut input);
+                let result = f(&input, ws);
+                ws.features = input;
+                result
+            }
+        }
     }
 
     /// Chooses dense or sparse products layer by layer for `mask`
@@ -134,7 +184,9 @@ impl Network {
     }
 
     pub fn num_inputs(&self) -> usize {
-        self.layers[0].inputs
+        self.features
+            .as_ref()
+            .map_or(self.layers[0].inputs, |f| f.inputs())
     }
 
     pub fn num_outputs(&self) -> usize {
@@ -188,7 +240,9 @@ impl Network {
         y: &mut [f64],
         ws: &mut Workspace,
     ) {
-        self.forward_from(0, params, x, n, y, ws);
+        self.with_layer_input(x, n, ws, |input, ws| {
+            self.forward_from(0, params, input, n, y, ws)
+        });
     }
 
     /// Runs layers `first..` on `x`, the `n`-row input of layer `first`.

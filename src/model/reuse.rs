@@ -19,6 +19,9 @@ pub struct FeatureCache {
     /// the batch itself.
     key: Option<u64>,
     x: Vec<f64>,
+    /// The input of layer 0: `x`'s polynomial features, for networks that
+    /// have them (else empty and `x` is used).
+    features: Vec<f64>,
     n: usize,
     pre: Vec<Vec<f64>>,
     post: Vec<Vec<f64>>,
@@ -44,6 +47,15 @@ impl FeatureCache {
         self.n = n;
         self.x.clear();
         self.x.extend_from_slice(x);
+        if let Some(poly) = network.features() {
+            self.features.resize(n * poly.len(), 0.0);
+            poly.expand(x, n, &mut self.features);
+        }
+        let x = if network.features().is_some() {
+            &self.features[..]
+        } else {
+            x
+        };
         let layers = network.layers();
         self.pre.resize(layers.len(), Vec::new());
         self.post.resize(layers.len(), Vec::new());
@@ -92,7 +104,11 @@ impl Network {
         let n = cache.n;
         let layer = &layers[l];
         let last = layers.len() - 1;
-        let input: &[f64] = if l == 0 { &cache.x } else { &cache.post[l - 1] };
+        let input: &[f64] = match (l, self.features()) {
+            (0, None) => &cache.x,
+            (0, Some(_)) => &cache.features,
+            _ => &cache.post[l - 1],
+        };
         if l == last {
             y.copy_from_slice(&cache.post[l]);
         }

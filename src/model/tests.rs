@@ -239,3 +239,70 @@ fn sparse_forward_matches_dense_forward() {
     model.set_mask(&vec![true; model.num_params()]).unwrap();
     assert!(!model.network().is_sparse(0));
 }
+
+#[test]
+fn polynomial_models_compute_their_equations_and_exact_gradients() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut model = Model::polynomial(3, 2, 2, 7).unwrap();
+    assert_eq!(model.network().num_inputs(), 3);
+    assert_eq!(model.num_params(), 2 * 9 + 2);
+    let mut theta = random_vec(&mut rng, model.num_params());
+    model.set_params(&theta).unwrap();
+    // By hand: y_o = Σ_j W[o][j]·m_j(x) + b_o with m = x, y, z, x², xy, xz, y², yz, z².
+    let x = [0.5, -1.5, 2.0];
+    let m = [0.5, -1.5, 2.0, 0.25, -0.75, 1.0, 2.25, -3.0, 4.0];
+    let mut y = [0.0; 2];
+    model.forward(&x, &mut y, &mut Workspace::new()).unwrap();
+    for o in 0..2 {
+        let expected: f64 = (0..9).map(|j| theta[o * 9 + j] * m[j]).sum::<f64>() + theta[18 + o];
+        assert!((y[o] - expected).abs() < 1e-14);
+    }
+    // VJP against central differences, parameters and inputs.
+    let (n, h) = (3, 1e-5);
+    let xs = random_vec(&mut rng, n * 3);
+    let gy = random_vec(&mut rng, n * 2);
+    let mut grad = vec![0.0; theta.len()];
+    let mut grad_x = vec![0.0; xs.len()];
+    model
+        .vjp(
+            &xs,
+            n,
+            &gy,
+            &mut grad,
+            Some(&mut grad_x),
+            &mut Workspace::new(),
+        )
+        .unwrap();
+    let fd = |i: usize, inputs: bool| {
+        let (mut up, mut down) = if inputs {
+            (xs.clone(), xs.clone())
+        } else {
+            (theta.clone(), theta.clone())
+        };
+        up[i] += h;
+        down[i] -= h;
+        if inputs {
+            (projected_output(&model, &theta, &up, n, &gy)
+                - projected_output(&model, &theta, &down, n, &gy))
+                / (2.0 * h)
+        } else {
+            (projected_output(&model, &up, &xs, n, &gy)
+                - projected_output(&model, &down, &xs, n, &gy))
+                / (2.0 * h)
+        }
+    };
+    let fd_params: Vec<f64> = (0..theta.len()).map(|i| fd(i, false)).collect();
+    let fd_inputs: Vec<f64> = (0..xs.len()).map(|i| fd(i, true)).collect();
+    assert!(relative_error(&grad, &fd_params) < 1e-8);
+    assert!(relative_error(&grad_x, &fd_inputs) < 1e-7);
+    // Thresholding prunes the small coefficients, biases included.
+    theta[3] = 0.01;
+    theta[19] = -0.02;
+    model.set_params(&theta).unwrap();
+    let small = theta.iter().filter(|v| v.abs() < 0.05).count();
+    assert_eq!(model.threshold(0.05, true).unwrap(), small);
+    assert!(!model.mask()[3] && !model.mask()[19]);
+    assert_eq!(model.params()[3], 0.0);
+    assert!(model.threshold(1e9, true).is_err(), "nothing would be left");
+    assert_eq!(model.num_active(), theta.len() - small);
+}

@@ -11,6 +11,8 @@ pub struct Workspace {
     /// Per-layer pre-activations and outputs kept for backward passes.
     pub(crate) pre: Vec<f64>,
     pub(crate) post: Vec<f64>,
+    /// Polynomial features of the inputs, for networks that have them.
+    pub(crate) features: Vec<f64>,
 }
 
 impl Workspace {

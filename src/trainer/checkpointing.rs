@@ -77,7 +77,11 @@ impl Trainer {
     pub fn restore(&mut self, path: &Path) -> Result<()> {
         self.ensure_quiet("restore a checkpoint")?;
         let mut loaded = Self::load(path)?;
-        if loaded.model.network().layers() != self.model.network().layers() {
+        if !loaded
+            .model
+            .network()
+            .same_architecture(self.model.network())
+        {
             return Err(ZooError::BadCheckpoint {
                 path: path.display().to_string(),
                 reason: format!(

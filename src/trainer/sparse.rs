@@ -122,6 +122,17 @@ impl Trainer {
         self.set_mask(model.mask())
     }
 
+    /// Sequential thresholding: prunes the active weights (and biases, with
+    /// `include_biases`) whose magnitude is below `threshold`; returns how
+    /// many. Training goes on with the rest. On error nothing changes.
+    pub fn threshold(&mut self, threshold: f64, include_biases: bool) -> Result<usize> {
+        self.ensure_quiet("threshold the weights")?;
+        let mut model = self.model.clone();
+        let pruned = model.threshold(threshold, include_biases)?;
+        self.set_mask(model.mask())?;
+        Ok(pruned)
+    }
+
     /// Starts a ZO-GraSP pruning to `sparsity`: the next two iterations
     /// (through any of `step`, `step_parallel` or ask/tell) estimate
     /// gradients at θ and at θ + μ_h ĝ, apply no update, and the second one

@@ -324,3 +324,53 @@ fn feature_reuse_matches_full_forward_and_stays_bit_reproducible() {
     }
     assert_eq!(t.params(), &reused[..]);
 }
+
+#[test]
+fn polynomial_models_train_with_thresholding_and_feature_reuse() {
+    // Recover y = 2·x0 − x0·x1 from data with a degree-2 library.
+    let x: Vec<f64> = (0..24)
+        .map(|i| (i as f64 * if i % 2 == 0 { 0.618_034 } else { 0.414_214 }).fract() * 2.0 - 1.0)
+        .collect();
+    let target: Vec<f64> = x.chunks(2).map(|r| 2.0 * r[0] - r[0] * r[1]).collect();
+    let n = target.len();
+    let loss = |c: &mut Candidate| {
+        let mut y = vec![0.0; n];
+        c.forward_batch(&x, n, &mut y).unwrap();
+        Ok(y.iter()
+            .zip(&target)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            / n as f64)
+    };
+    let run = |reuse: &str| {
+        let model = Model::polynomial(2, 2, 1, 3).unwrap();
+        let options = format!("estimator=cge-central optimizer=adam lr=0.05 feature_reuse={reuse}");
+        let mut t = Trainer::new(model, &options).unwrap();
+        for round in 0..3 {
+            for _ in 0..300 {
+                t.step(loss).unwrap();
+            }
+            if round < 2 {
+                t.threshold(0.05, true).unwrap();
+            }
+        }
+        t
+    };
+    let (full, reused) = (run("off"), run("on"));
+    for (a, b) in full.params().iter().zip(reused.params()) {
+        assert!((a - b).abs() < 1e-8, "feature reuse drifted: {a} vs {b}");
+    }
+    // Library order x0, x1, x0², x0·x1, x1², then the bias.
+    let kept: Vec<bool> = full.model().mask().to_vec();
+    assert_eq!(
+        kept,
+        [true, false, false, true, false, false],
+        "{:?}",
+        full.params()
+    );
+    assert!(
+        (full.params()[0] - 2.0).abs() < 1e-3 && (full.params()[3] + 1.0).abs() < 1e-3,
+        "{:?}",
+        full.params()
+    );
+}

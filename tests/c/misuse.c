@@ -612,6 +612,39 @@ static void test_faults(void) {
     }
 }
 
+static void test_polynomial_models(void) {
+    zoo_model *model = NULL;
+    EXPECT_STATUS(zoo_model_new_polynomial(3, 2, 3, 1, NULL), ZOO_NULL_POINTER, "out");
+    EXPECT_STATUS(zoo_model_new_polynomial(0, 2, 3, 1, &model), ZOO_INVALID_ARGUMENT, "inputs");
+    EXPECT_STATUS(zoo_model_new_polynomial(3, 0, 3, 1, &model), ZOO_INVALID_ARGUMENT, "degree");
+    EXPECT_STATUS(zoo_model_new_polynomial(200, 4, 1, 1, &model), ZOO_INVALID_ARGUMENT, "monomials");
+    EXPECT(model == NULL);
+    EXPECT(zoo_model_new_polynomial(3, 2, 3, 1, &model) == ZOO_OK);
+    size_t n = 0;
+    EXPECT(zoo_model_num_params(model, &n) == ZOO_OK && n == 30);
+    /* y = W m(x) + b with m = x, y, z, x^2, xy, xz, y^2, yz, z^2. */
+    double params[30] = {0}, x[3] = {2, -1, 3}, y[3];
+    params[0 * 9 + 5] = 1.5;  /* 1.5 xz in output 0 */
+    params[1 * 9 + 3] = -2;   /* -2 x^2 in output 1 */
+    params[27 + 2] = 0.25;    /* constant in output 2 */
+    EXPECT(zoo_model_set_params(model, params, 30) == ZOO_OK);
+    EXPECT(zoo_model_forward(model, x, 3, y, 3) == ZOO_OK);
+    EXPECT(y[0] == 9 && y[1] == -8 && y[2] == 0.25);
+
+    zoo_trainer *t = NULL;
+    EXPECT(zoo_trainer_new(model, "q=2", &t) == ZOO_OK);
+    size_t pruned = 0;
+    EXPECT_STATUS(zoo_trainer_threshold(NULL, 0.1, 1, &pruned), ZOO_NULL_POINTER, "trainer");
+    EXPECT_STATUS(zoo_trainer_threshold(t, -1, 1, &pruned), ZOO_INVALID_ARGUMENT, "threshold");
+    EXPECT_STATUS(zoo_trainer_threshold(t, 0.1, 2, &pruned), ZOO_INVALID_ARGUMENT, "include_biases");
+    EXPECT_STATUS(zoo_trainer_threshold(t, 10, 1, &pruned), ZOO_INVALID_ARGUMENT, "every parameter");
+    EXPECT(zoo_trainer_threshold(t, 0.1, 0, &pruned) == ZOO_OK && pruned == 25); /* 27 weights, 2 kept */
+    EXPECT(zoo_trainer_threshold(t, 0.1, 1, NULL) == ZOO_OK);
+    EXPECT(zoo_trainer_num_active(t, &n) == ZOO_OK && n == 3);
+    zoo_trainer_free(t);
+    zoo_model_free(model);
+}
+
 static void test_sparsity(void) {
     zoo_model *model = new_model();
     uint8_t mask[NPARAMS], bad[NPARAMS];
@@ -686,6 +719,7 @@ int main(void) {
     test_dataset_ask_tell();
     test_checkpoints();
     test_faults();
+    test_polynomial_models();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
