@@ -71,13 +71,20 @@ fuzz_target!(|data: &[u8]| {
         } else {
             sizes.as_ptr()
         };
-        check(zoo_model_new_mlp(
-            sizes_ptr,
-            sizes.len(),
-            activation.as_ptr(),
-            1,
-            &mut model,
-        ));
+        if input.byte() % 4 == 0 {
+            let (inputs, degree, outputs) = (input.size(6), input.size(4), input.size(4));
+            check(zoo_model_new_polynomial(
+                inputs, degree, outputs, 1, &mut model,
+            ));
+        } else {
+            check(zoo_model_new_mlp(
+                sizes_ptr,
+                sizes.len(),
+                activation.as_ptr(),
+                1,
+                &mut model,
+            ));
+        }
         if model.is_null() {
             return;
         }
@@ -148,6 +155,16 @@ fuzz_target!(|data: &[u8]| {
                             ptr::null_mut(),
                         ));
                     }
+                }
+                8 if input.byte() % 2 == 0 => {
+                    let threshold = (input.byte() as f64 - 100.0) / 50.0;
+                    let mut pruned = 0usize;
+                    check(zoo_trainer_threshold(
+                        trainer,
+                        threshold,
+                        input.byte() as i32 % 3,
+                        &mut pruned,
+                    ));
                 }
                 _ => {
                     let mask: Vec<u8> = (0..nx).map(|_| input.byte() % 3).collect();
