@@ -51,7 +51,8 @@ impl Trainer {
         })
     }
 
-    fn check_batch(&self, x: &[f64], n: usize) -> Result<()> {
+    /// A batch has rows, and `n` rows of the network's inputs.
+    pub(super) fn check_batch(&self, x: &[f64], n: usize) -> Result<()> {
         if n == 0 {
             return Err(ZooError::InvalidArgument(
                 "the batch has no rows (nrows = 0)".into(),

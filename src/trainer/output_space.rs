@@ -164,11 +164,7 @@ impl Trainer {
         n: usize,
         per_sample: bool,
     ) -> Result<OutputIteration> {
-        if n == 0 {
-            return Err(ZooError::InvalidArgument(
-                "the batch has no rows (nrows = 0)".into(),
-            ));
-        }
+        self.check_batch(x, n)?;
         let mut y0 = vec![0.0; n * self.model.network().num_outputs()];
         self.model
             .forward_batch(x, n, &mut y0, &mut Workspace::new())?;
