@@ -1,9 +1,10 @@
 //! Crash safety of checkpoints: a child process trains and saves a
-//! checkpoint after every iteration; the parent kills it (SIGKILL) at
-//! pseudo-random moments, 60 times. After every kill the checkpoint must
+//! checkpoint after every iteration; once it has saved once, the parent
+//! kills it (SIGKILL) at a pseudo-random moment, 60 times. After every kill the checkpoint must
 //! load, and its weights must be exactly those of an uninterrupted run at
 //! the iteration it records: the old file or the new one, never a mix.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -31,17 +32,27 @@ fn loss(c: &mut Candidate) -> LossResult {
 fn crash_child() {
     let path = PathBuf::from(std::env::var(CHILD_ENV).expect("run by the parent test"));
     let mut trainer = Trainer::load(&path).unwrap();
+    let mut stdout = std::io::stdout();
     loop {
         trainer.step(loss).unwrap();
         trainer.save(&path).unwrap();
+        // Tells the parent a save completed.
+        let _ = writeln!(stdout, "saved {}", trainer.iteration());
+        let _ = stdout.flush();
     }
 }
 
 fn spawn_child(path: &Path) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "crash_child", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "crash_child",
+            "--test-threads=1",
+            "--nocapture",
+        ])
         .env(CHILD_ENV, path)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
@@ -61,12 +72,20 @@ fn checkpoints_survive_being_killed_mid_write() {
     let (mut kills, mut last_iteration, mut advanced) = (0, 0, 0);
     while kills < 60 {
         let mut child = spawn_child(&path);
+        // Once the child has saved once, kill it at a random moment of
+        // the following iterations and saves.
+        // The pipe stays open until the child is dead, so its later
+        // writes never fail.
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let saved = lines.any(|line| line.is_ok_and(|l| l.starts_with("saved")));
+        assert!(saved, "the child ended without saving");
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        std::thread::sleep(Duration::from_millis(20 + state % 60));
+        std::thread::sleep(Duration::from_micros(state % 40_000));
         child.kill().unwrap();
         child.wait().unwrap();
+        drop(lines);
         kills += 1;
 
         let loaded = Trainer::load(&path)
@@ -84,10 +103,7 @@ fn checkpoints_survive_being_killed_mid_write() {
             "after kill {kills} the checkpoint at iteration {k} holds other weights"
         );
     }
-    assert!(
-        advanced >= 10,
-        "the children made progress in only {advanced} runs"
-    );
+    assert_eq!(advanced, kills, "every child saved at least once");
     // Temporary files left by kills that landed inside a write.
     let torn = std::fs::read_dir(&dir).unwrap().count() - 1;
     println!("{kills} kills, {torn} inside a write, last checkpoint at iteration {last_iteration}");
