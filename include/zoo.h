@@ -224,14 +224,14 @@ zoo_status zoo_abort_iteration(struct zoo_trainer *trainer);
 // atomically: a crash or an error leaves the previous file intact.
 // Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (empty path),
 // ZOO_IO_ERROR.
-zoo_status zoo_model_save(const struct zoo_model *model, const char *path_);
+zoo_status zoo_model_save(const struct zoo_model *model, const char *path);
 
 // Loads a model from a model or trainer checkpoint. On success `*out`
 // owns it: free it with zoo_model_free. Errors: ZOO_NULL_POINTER,
 // ZOO_INVALID_ARGUMENT (empty path), ZOO_IO_ERROR (unreadable file),
 // ZOO_BAD_CHECKPOINT (not a zoo checkpoint, truncated, corrupted, or
 // from a newer zoo; the message says which).
-zoo_status zoo_model_load(const char *path_, struct zoo_model **out);
+zoo_status zoo_model_load(const char *path, struct zoo_model **out);
 
 // Saves the whole trainer state (weights, mask, architecture, options,
 // iteration, optimizer moments) to `path`, atomically. Checkpoints are
@@ -240,13 +240,13 @@ zoo_status zoo_model_load(const char *path_, struct zoo_model **out);
 // data term are not saved. Errors: ZOO_NULL_POINTER,
 // ZOO_INVALID_ARGUMENT (empty path), ZOO_BAD_STATE (an iteration is
 // open), ZOO_IO_ERROR.
-zoo_status zoo_trainer_save(const struct zoo_trainer *trainer, const char *path_);
+zoo_status zoo_trainer_save(const struct zoo_trainer *trainer, const char *path);
 
 // Creates a trainer from a trainer checkpoint; training continues bit
 // for bit where the saved one stopped. On success `*out` owns it: free it
 // with zoo_trainer_free. Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT,
 // ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT.
-zoo_status zoo_trainer_load(const char *path_, struct zoo_trainer **out);
+zoo_status zoo_trainer_load(const char *path, struct zoo_trainer **out);
 
 // Replaces the state of an existing trainer (built by the host's usual
 // code) by a trainer checkpoint of the same architecture: weights, mask,
@@ -255,7 +255,7 @@ zoo_status zoo_trainer_load(const char *path_, struct zoo_trainer **out);
 // Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT, ZOO_BAD_STATE (an
 // iteration is open), ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT (including another
 // architecture).
-zoo_status zoo_trainer_restore(struct zoo_trainer *trainer, const char *path_);
+zoo_status zoo_trainer_restore(struct zoo_trainer *trainer, const char *path);
 
 // One iteration in dataset mode: zoo runs the network on `nrows`
 // row-major inputs `x[0..nx]` and `loss_fn` maps outputs to a loss. With

@@ -1,7 +1,9 @@
 //! C functions for checkpoints: models and trainers saved to and loaded
 //! from safetensors files (format in the README).
 
-use super::{guard, handle, handle_mut, ok, out_ptr, path, zoo_model, zoo_status, zoo_trainer};
+use super::{
+    guard, handle, handle_mut, ok, out_ptr, path as c_path, zoo_model, zoo_status, zoo_trainer,
+};
 use crate::checkpoint;
 use crate::trainer::Trainer;
 use std::ffi::c_char;
@@ -13,11 +15,11 @@ use std::ffi::c_char;
 #[no_mangle]
 pub unsafe extern "C" fn zoo_model_save(
     model: *const zoo_model,
-    path_: *const c_char,
+    path: *const c_char,
 ) -> zoo_status {
     guard(|| {
         let model = &handle(model, "model")?.model;
-        checkpoint::save_model(model, path(path_, "path")?)?;
+        checkpoint::save_model(model, c_path(path, "path")?)?;
         ok()
     })
 }
@@ -29,12 +31,12 @@ pub unsafe extern "C" fn zoo_model_save(
 /// from a newer zoo; the message says which).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_model_load(
-    path_: *const c_char,
+    path: *const c_char,
     out: *mut *mut zoo_model,
 ) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        let model = checkpoint::load_model(path(path_, "path")?)?;
+        let model = checkpoint::load_model(c_path(path, "path")?)?;
         *out = Box::into_raw(Box::new(zoo_model { model }));
         ok()
     })
@@ -50,11 +52,11 @@ pub unsafe extern "C" fn zoo_model_load(
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_save(
     trainer: *const zoo_trainer,
-    path_: *const c_char,
+    path: *const c_char,
 ) -> zoo_status {
     guard(|| {
         let trainer = &handle(trainer, "trainer")?.trainer;
-        trainer.save(path(path_, "path")?)?;
+        trainer.save(c_path(path, "path")?)?;
         ok()
     })
 }
@@ -65,12 +67,12 @@ pub unsafe extern "C" fn zoo_trainer_save(
 /// ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_load(
-    path_: *const c_char,
+    path: *const c_char,
     out: *mut *mut zoo_trainer,
 ) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        let trainer = Trainer::load(path(path_, "path")?)?;
+        let trainer = Trainer::load(c_path(path, "path")?)?;
         *out = Box::into_raw(Box::new(zoo_trainer { trainer }));
         ok()
     })
@@ -86,11 +88,11 @@ pub unsafe extern "C" fn zoo_trainer_load(
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_restore(
     trainer: *mut zoo_trainer,
-    path_: *const c_char,
+    path: *const c_char,
 ) -> zoo_status {
     guard(|| {
         let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
-        trainer.restore(path(path_, "path")?)?;
+        trainer.restore(c_path(path, "path")?)?;
         ok()
     })
 }
