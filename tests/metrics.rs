@@ -98,3 +98,36 @@ fn every_iteration_writes_one_json_line() {
     std::fs::remove_file(&path).unwrap();
     std::fs::remove_file(&png).unwrap();
 }
+
+/// The child of `progress_lines_go_to_stderr_every_n_iterations`.
+#[test]
+#[ignore = "run by progress_lines_go_to_stderr_every_n_iterations"]
+fn progress_child() {
+    let model = Model::mlp(&[2, 4, 1], Activation::Tanh, 1).unwrap();
+    let mut trainer = Trainer::new(model, "q=2 progress_every=5").unwrap();
+    for _ in 0..12 {
+        trainer.step(loss).unwrap();
+    }
+}
+
+#[test]
+fn progress_lines_go_to_stderr_every_n_iterations() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "progress_child", "--nocapture"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("zoo:")).collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("zoo: iteration       5  loss "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("zoo: iteration      10  loss "),
+        "{}",
+        lines[1]
+    );
+}
