@@ -3,7 +3,9 @@
 //! one per row), and optionally to ∂L/∂outputs; plus the mixed loss's
 //! data term.
 
-use super::{array, array_mut, guard, handle_mut, ok, write_if_given, zoo_status, zoo_trainer};
+use super::{
+    array, array_mut, flag, guard, handle_mut, ok, write_if_given, zoo_status, zoo_trainer,
+};
 use crate::error::ZooError;
 use crate::trainer::{CandidateId, LossError};
 use std::ffi::c_void;
@@ -184,15 +186,7 @@ pub unsafe extern "C" fn zoo_trainer_set_batch(
     guard(|| {
         let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
         let x = array(x, nx, "x")?;
-        let per_sample = match per_sample {
-            0 => false,
-            1 => true,
-            other => {
-                return Err(ZooError::InvalidArgument(format!(
-                    "per_sample must be 0 or 1, got {other}"
-                )))
-            }
-        };
+        let per_sample = flag(per_sample, "per_sample")?;
         trainer.set_batch(x, nrows, per_sample)?;
         ok()
     })

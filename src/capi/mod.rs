@@ -263,6 +263,17 @@ pub(crate) unsafe fn path<'a>(
     Ok(std::path::Path::new(std::ffi::OsStr::from_bytes(bytes)))
 }
 
+/// A C boolean flag: 0 or 1, anything else is an error naming `what`.
+pub(crate) fn flag(value: i32, what: &str) -> Result<bool, ZooError> {
+    match value {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(ZooError::InvalidArgument(format!(
+            "{what} is {other}; accepted: 0 or 1"
+        ))),
+    }
+}
+
 /// Checks an out-pointer before any work, so it can be written on success.
 pub(crate) fn out_ptr<T>(ptr: *mut T, what: &'static str) -> Result<*mut T, ZooError> {
     if ptr.is_null() {

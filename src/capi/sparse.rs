@@ -1,8 +1,8 @@
 //! C functions for sparse networks: pruning, thresholding, masks, ZO-GraSP.
 
 use super::{
-    array, array_mut, guard, handle, handle_mut, ok, out_ptr, string, write_if_given, zoo_model,
-    zoo_status, zoo_trainer,
+    array, array_mut, flag, guard, handle, handle_mut, ok, out_ptr, string, write_if_given,
+    zoo_model, zoo_status, zoo_trainer,
 };
 use crate::error::ZooError;
 use crate::model::{check_len, Model};
@@ -139,15 +139,7 @@ pub unsafe extern "C" fn zoo_trainer_threshold(
 ) -> zoo_status {
     guard(|| {
         let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
-        let include_biases = match include_biases {
-            0 => false,
-            1 => true,
-            other => {
-                return Err(ZooError::InvalidArgument(format!(
-                    "include_biases must be 0 or 1, got {other}"
-                )))
-            }
-        };
+        let include_biases = flag(include_biases, "include_biases")?;
         let count = trainer.threshold(threshold, include_biases)?;
         write_if_given(pruned, count);
         ok()
@@ -216,14 +208,10 @@ pub unsafe extern "C" fn zoo_trainer_begin_zo_grasp(
 ) -> zoo_status {
     guard(|| {
         let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
-        let scope = match global {
-            0 => Scope::LayerWise,
-            1 => Scope::Global,
-            other => {
-                return Err(ZooError::InvalidArgument(format!(
-                    "global is {other}; accepted: 0 or 1"
-                )))
-            }
+        let scope = if flag(global, "global")? {
+            Scope::Global
+        } else {
+            Scope::LayerWise
         };
         trainer.begin_zo_grasp(sparsity, scope, mu_h)?;
         ok()

@@ -192,16 +192,10 @@ impl Trainer {
     where
         F: FnMut(&[f64]) -> LossResult,
     {
-        self.ensure_quiet("step in output space")?;
-        let started = Instant::now();
-        let mut iteration = self.open_outputs(x, n, false)?;
-        let (mut y, mut shift) = (vec![0.0; iteration.y0.len()], Vec::new());
-        for c in 0..iteration.num_candidates() {
-            iteration.outputs(c, &mut y, &mut shift)?;
-            let loss = call_loss(c, || loss_fn(&y))?;
-            iteration.record(c, &[loss])?;
-        }
-        self.finish_outputs(x, n, iteration, started)
+        self.step_outputs_with(x, n, false, |c, y, losses| {
+            losses[0] = call_loss(c, || loss_fn(y))?;
+            Ok(())
+        })
     }
 
     /// Like [`Trainer::step_output_space`] with per-sample losses:
@@ -218,15 +212,30 @@ impl Trainer {
     where
         F: FnMut(&[f64], &mut [f64]) -> std::result::Result<(), LossError>,
     {
+        self.step_outputs_with(x, n, true, |c, y, losses| {
+            call_loss(c, || losses_fn(y, losses))
+        })
+    }
+
+    /// One output-space iteration, in order on this thread: `losses_of`
+    /// fills the loss (or the per-row losses, pre-set to NaN) of each
+    /// candidate's outputs.
+    fn step_outputs_with(
+        &mut self,
+        x: &[f64],
+        n: usize,
+        per_sample: bool,
+        mut losses_of: impl FnMut(usize, &[f64], &mut [f64]) -> Result<()>,
+    ) -> Result<&IterationMetrics> {
         self.ensure_quiet("step in output space")?;
         let started = Instant::now();
-        let mut iteration = self.open_outputs(x, n, true)?;
+        let mut iteration = self.open_outputs(x, n, per_sample)?;
         let (mut y, mut shift) = (vec![0.0; iteration.y0.len()], Vec::new());
-        let mut losses = vec![f64::NAN; n];
+        let mut losses = vec![f64::NAN; iteration.losses_per_candidate()];
         for c in 0..iteration.num_candidates() {
             iteration.outputs(c, &mut y, &mut shift)?;
             losses.fill(f64::NAN);
-            call_loss(c, || losses_fn(&y, &mut losses))?;
+            losses_of(c, &y, &mut losses)?;
             iteration.record(c, &losses)?;
         }
         self.finish_outputs(x, n, iteration, started)
