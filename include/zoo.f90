@@ -23,7 +23,7 @@ module zoo
   private
 
   public :: zoo_model, zoo_trainer, zoo_loss_callback
-  public :: zoo_version, zoo_status_name, zoo_last_error, zoo_debug_panic_next_call
+  public :: zoo_version, zoo_version_number, zoo_status_name, zoo_last_error
   public :: zoo_model_new_mlp, zoo_model_free, zoo_model_num_params, zoo_model_num_active
   public :: zoo_model_get_params, zoo_model_set_params, zoo_model_forward, zoo_model_forward_batch
   public :: zoo_model_fit
@@ -51,7 +51,11 @@ module zoo
        ZOO_BAD_STATE = 6, ZOO_BAD_CANDIDATE = 7, ZOO_CALLBACK_FAILED = 8, &
        ZOO_NONFINITE_LOSS = 9, ZOO_ITERATION_FAILED = 10, ZOO_INVALID_STRING = 11, &
        ZOO_PANIC = 12, ZOO_NO_CANDIDATE = 13, ZOO_RANK_FAILED = 14, ZOO_ALLREDUCE_FAILED = 15, &
-       ZOO_IO_ERROR = 16, ZOO_BAD_CHECKPOINT = 17
+       ZOO_IO_ERROR = 16, ZOO_BAD_CHECKPOINT = 17, ZOO_OUT_OF_MEMORY = 18, ZOO_BUSY = 19
+  !> Version of this module (as ZOO_VERSION_* in zoo.h); zoo_version_number()
+  !> is the loaded library's, MAJOR * 1000000 + MINOR * 1000 + PATCH.
+  integer, parameter, public :: ZOO_VERSION_MAJOR = 0, ZOO_VERSION_MINOR = 1, &
+       ZOO_VERSION_PATCH = 0, ZOO_VERSION_NUMBER = 1000
   !> Flag for zoo_step: the callback may run on several threads at once.
   integer, parameter, public :: ZOO_THREADSAFE = 1
 
@@ -121,6 +125,10 @@ module zoo
        type(c_ptr), value :: s
        integer(c_size_t) :: n
      end function c_strlen
+     function zoo_version_number() bind(c, name="zoo_version_number") result(v)
+       import :: c_int32_t
+       integer(c_int32_t) :: v
+     end function zoo_version_number
      function c_zoo_version() bind(c, name="zoo_version") result(p)
        import :: c_ptr
        type(c_ptr) :: p
@@ -134,8 +142,6 @@ module zoo
        import :: c_ptr
        type(c_ptr) :: p
      end function c_zoo_last_error
-     subroutine c_zoo_debug_panic_next_call() bind(c, name="zoo_debug_panic_next_call")
-     end subroutine c_zoo_debug_panic_next_call
 
      function c_zoo_model_new_mlp(sizes, nsizes, activation, seed, out) &
           bind(c, name="zoo_model_new_mlp") result(s)
@@ -554,11 +560,6 @@ contains
     character(len=:), allocatable :: text
     text = from_c(c_zoo_last_error())
   end function zoo_last_error
-
-  !> Test hook: the next zoo call on this thread fails with ZOO_PANIC.
-  subroutine zoo_debug_panic_next_call()
-    call c_zoo_debug_panic_next_call()
-  end subroutine zoo_debug_panic_next_call
 
   !> Hands `status` to `stat`, or stops with zoo's message when `stat` is
   !> absent and the call failed.

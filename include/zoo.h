@@ -27,12 +27,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Major version of this header (0.x: a minor release may change the ABI).
+#define ZOO_VERSION_MAJOR 0
+
+// Minor version of this header.
+#define ZOO_VERSION_MINOR 1
+
+// Patch version of this header.
+#define ZOO_VERSION_PATCH 0
+
+// This header's version as one number, MAJOR * 1000000 + MINOR * 1000 +
+// PATCH; compare it with `zoo_version_number()` at run time.
+#define ZOO_VERSION_NUMBER 1000
+
 // Flag for `zoo_step`: the callback may run concurrently on several
 // threads (with different candidates and the same userdata).
 #define ZOO_THREADSAFE 1
-
-// The newest format this zoo writes and reads.
-#define FORMAT_VERSION 2
 
 // Status of every fallible zoo call. Values are never renumbered or reused.
 enum zoo_status
@@ -84,6 +94,13 @@ enum zoo_status
   // safetensors, truncated, corrupted, written by a newer zoo, or of
   // another architecture.
   ZOO_BAD_CHECKPOINT = 17,
+  // A size from the host or a file is too large: its product overflows
+  // or the memory could not be allocated. Nothing changed.
+  ZOO_OUT_OF_MEMORY = 18,
+  // The trainer is busy: another call on it is in progress (nested from
+  // one of its own callbacks, or on another thread). The message names
+  // the call in progress; nothing changed. See "The busy rule" above.
+  ZOO_BUSY = 19,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -103,8 +120,8 @@ typedef struct zoo_model zoo_model;
 
 // A trainer: a copy of a model plus estimator, optimizer, options and
 // iteration state. Create with `zoo_trainer_new`, destroy with
-// `zoo_trainer_free`. A trainer is not thread-safe: call it from one
-// thread at a time (zoo runs candidates on its own threads when asked to).
+// `zoo_trainer_free`. It takes one call at a time (the busy rule): a call
+// while another runs, from a callback or another thread, is ZOO_BUSY.
 typedef struct zoo_trainer zoo_trainer;
 
 // A black box on network outputs: `y[0..ny]` (nrows × outputs, row-major)
@@ -145,6 +162,11 @@ typedef int32_t (*zoo_loss_fn)(void *userdata, struct zoo_candidate *candidate, 
 extern "C" {
 #endif // __cplusplus
 
+// The loaded library's version as MAJOR * 1000000 + MINOR * 1000 + PATCH
+// (e.g. 1000 for 0.1.0), to compare with ZOO_VERSION_NUMBER, the version
+// of the header a host was compiled with. Thread-safe.
+uint32_t zoo_version_number(void);
+
 // The library version, e.g. "0.1.0". Static storage; never free it.
 // Thread-safe.
 const char *zoo_version(void);
@@ -158,11 +180,6 @@ const char *zoo_status_name(uint32_t status);
 // none failed yet). The pointer stays valid until the next failing zoo
 // call on this thread; copy the text to keep it. Never free it.
 const char *zoo_last_error(void);
-
-// Test hook: the next zoo call on this thread panics inside its panic
-// boundary and returns ZOO_PANIC, so a host can check that it handles
-// internal errors. Nothing else changes. Not needed in production.
-void zoo_debug_panic_next_call(void);
 
 // Hands out the next candidate of the open iteration (opening one when
 // none is open) and writes its id to `*id`. Returns ZOO_NO_CANDIDATE (not
@@ -641,8 +658,10 @@ zoo_status zoo_trainer_new(const struct zoo_model *model,
                            const char *options,
                            struct zoo_trainer **out);
 
-// Destroys a trainer. NULL is a no-op. Not to be called from inside one of
-// its own callbacks.
+// Destroys a trainer. NULL is a no-op. A busy trainer (a call on it in
+// progress: this is a call from one of its callbacks or from another
+// thread) is not freed: nothing happens, `zoo_last_error()` says why, and
+// the handle stays valid; free it once that call has returned.
 void zoo_trainer_free(struct zoo_trainer *trainer);
 
 // Sets one option, e.g. `zoo_trainer_set(t, "lr", "1e-4")`, or several

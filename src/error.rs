@@ -71,6 +71,14 @@ pub enum ZooError {
     /// another architecture.
     #[error("checkpoint {path}: {reason}")]
     BadCheckpoint { path: String, reason: String },
+    /// A size from the host or a file that zoo cannot allocate: the
+    /// allocation was refused, or its size overflows. Nothing changed.
+    #[error("out of memory: {what}")]
+    OutOfMemory { what: String },
+    /// A call on a trainer while another call on it is in progress (nested
+    /// from one of its callbacks, or from another thread). Nothing changed.
+    #[error("busy: {0}")]
+    Busy(String),
     /// The iteration could not produce an update; weights are unchanged.
     #[error("iteration {iteration} failed: {reason}")]
     IterationFailed { iteration: u64, reason: String },

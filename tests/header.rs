@@ -24,3 +24,66 @@ fn committed_header_is_up_to_date() {
         "include/zoo.h is stale: regenerate it with `ZOO_BLESS=1 cargo test --test header`"
     );
 }
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).expect(path)
+}
+
+/// Every name the header defines carries zoo's prefix, so it cannot
+/// collide with a host's own macros and types.
+#[test]
+fn every_macro_and_type_of_the_header_is_prefixed() {
+    let header = read("include/zoo.h");
+    for line in header.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let (Some(start), true) = (line.find("(*"), line.starts_with("typedef")) {
+            let name = &line[start + 2..];
+            let name = &name[..name.find(')').expect("a function pointer typedef")];
+            assert!(name.starts_with("zoo_"), "unprefixed type in zoo.h: {line}");
+            continue;
+        }
+        match words.as_slice() {
+            ["#define", name, ..] => assert!(
+                name.starts_with("ZOO_"),
+                "unprefixed macro in zoo.h: {line}"
+            ),
+            ["typedef", .., last] if last.ends_with(';') => {
+                let name = last.trim_end_matches(';');
+                assert!(name.starts_with("zoo_"), "unprefixed type in zoo.h: {line}");
+            }
+            ["typedef", "struct", name, ..] | ["typedef", "enum", name, ..] => {
+                assert!(name.starts_with("zoo_"), "unprefixed type in zoo.h: {line}")
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        !header.contains("zoo_debug_panic_next_call"),
+        "test hooks stay out of zoo.h"
+    );
+}
+
+/// The Fortran module's constants are the header's.
+#[test]
+fn fortran_constants_match_the_header() {
+    let (header, module) = (read("include/zoo.h"), read("include/zoo.f90"));
+    let mut checked = 0;
+    for (name, value) in module
+        .split([',', '&', '\n', ':'])
+        .filter_map(|part| part.trim().split_once(" = "))
+        .filter(|(name, _)| name.starts_with("ZOO_"))
+    {
+        let value = value.trim();
+        let in_header = [
+            format!("#define {name} {value}\n"),
+            format!("  {name} = {value},\n"),
+            format!("  {name} = {value}\n"),
+        ];
+        assert!(
+            in_header.iter().any(|text| header.contains(text.as_str())),
+            "{name} = {value} in zoo.f90 is not what zoo.h says"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 25, "found only {checked} constants in zoo.f90");
+}

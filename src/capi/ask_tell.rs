@@ -2,7 +2,7 @@
 //! evaluates them however it likes, and tells the losses back.
 
 use super::{
-    array, array_mut, guard, handle_mut, ok, out_ptr, write_if_given, zoo_status, zoo_trainer,
+    array, array_mut, exclusive, guard, ok, out_ptr, write_if_given, zoo_status, zoo_trainer,
 };
 use crate::trainer::CandidateId;
 
@@ -15,7 +15,7 @@ use crate::trainer::CandidateId;
 pub unsafe extern "C" fn zoo_ask(trainer: *mut zoo_trainer, id: *mut u64) -> zoo_status {
     guard(|| {
         let id = out_ptr(id, "id")?;
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_ask")?;
         if trainer.has_communicator() {
             return Err(crate::error::ZooError::BadState(
                 "ask/tell is not available on a trainer with a communicator; use zoo_step across ranks".into(),
@@ -46,7 +46,7 @@ pub unsafe extern "C" fn zoo_ask_batch(
     guard(|| {
         let count = out_ptr(count, "count")?;
         let ids = array_mut(ids, max, "ids")?;
-        let asked = handle_mut(trainer, "trainer")?.trainer.ask_batch(max);
+        let asked = exclusive(trainer, &"zoo_ask_batch")?.ask_batch(max);
         for (slot, id) in ids.iter_mut().zip(&asked) {
             *slot = id.to_raw();
         }
@@ -84,7 +84,7 @@ pub unsafe extern "C" fn zoo_forward_batch(
     ny: usize,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_forward_batch")?;
         let (x, y) = (array(x, nx, "x")?, array_mut(y, ny, "y")?);
         trainer.forward_batch(CandidateId::from_raw(id), x, nrows, y)?;
         ok()
@@ -102,7 +102,7 @@ pub unsafe extern "C" fn zoo_candidate_params(
     n: usize,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_candidate_params")?;
         trainer.candidate_params(CandidateId::from_raw(id), array_mut(params, n, "params")?)?;
         ok()
     })
@@ -126,7 +126,7 @@ pub unsafe extern "C" fn zoo_tell(
     updated: *mut i32,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_tell")?;
         let done = trainer.tell(CandidateId::from_raw(id), loss)?.is_some();
         write_if_given(updated, i32::from(done));
         ok()
@@ -138,7 +138,7 @@ pub unsafe extern "C" fn zoo_tell(
 #[no_mangle]
 pub unsafe extern "C" fn zoo_abort_iteration(trainer: *mut zoo_trainer) -> zoo_status {
     guard(|| {
-        handle_mut(trainer, "trainer")?.trainer.abort_iteration();
+        exclusive(trainer, &"zoo_abort_iteration")?.abort_iteration();
         ok()
     })
 }

@@ -2,7 +2,8 @@
 //! from safetensors files (format in the README).
 
 use super::{
-    guard, handle, handle_mut, ok, out_ptr, path as c_path, zoo_model, zoo_status, zoo_trainer,
+    exclusive, guard, handle, ok, out_ptr, path as c_path, shared, zoo_model, zoo_status,
+    zoo_trainer,
 };
 use crate::checkpoint;
 use crate::trainer::Trainer;
@@ -55,7 +56,7 @@ pub unsafe extern "C" fn zoo_trainer_save(
     path: *const c_char,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &handle(trainer, "trainer")?.trainer;
+        let trainer = shared(trainer, "zoo_trainer_save")?;
         trainer.save(c_path(path, "path")?)?;
         ok()
     })
@@ -73,7 +74,7 @@ pub unsafe extern "C" fn zoo_trainer_load(
     guard(|| {
         let out = out_ptr(out, "out")?;
         let trainer = Trainer::load(c_path(path, "path")?)?;
-        *out = Box::into_raw(Box::new(zoo_trainer { trainer }));
+        *out = zoo_trainer::boxed(trainer);
         ok()
     })
 }
@@ -91,7 +92,7 @@ pub unsafe extern "C" fn zoo_trainer_restore(
     path: *const c_char,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_trainer_restore")?;
         trainer.restore(c_path(path, "path")?)?;
         ok()
     })

@@ -4,7 +4,7 @@
 //! data term.
 
 use super::{
-    array, array_mut, flag, guard, handle_mut, ok, write_if_given, zoo_status, zoo_trainer,
+    array, array_mut, exclusive, flag, guard, ok, write_if_given, zoo_status, zoo_trainer,
 };
 use crate::error::ZooError;
 use crate::trainer::{CandidateId, LossError};
@@ -68,7 +68,7 @@ pub unsafe extern "C" fn zoo_step_outputs(
     loss: *mut f64,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_step_outputs")?;
         let x = array(x, nx, "x")?;
         let callback = loss_fn.ok_or(ZooError::NullPointer("loss_fn"))?;
         let metrics = trainer.step_dataset(x, nrows, |y| {
@@ -103,7 +103,7 @@ pub unsafe extern "C" fn zoo_step_output_samples(
     loss: *mut f64,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_step_output_samples")?;
         let x = array(x, nx, "x")?;
         let callback = losses_fn.ok_or(ZooError::NullPointer("losses_fn"))?;
         let metrics = trainer.step_output_samples(x, nrows, |y, losses| {
@@ -144,7 +144,7 @@ pub unsafe extern "C" fn zoo_step_adjoint(
     loss: *mut f64,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_step_adjoint")?;
         let x = array(x, nx, "x")?;
         let callback = adjoint_fn.ok_or(ZooError::NullPointer("adjoint_fn"))?;
         let metrics = trainer.step_adjoint(x, nrows, |y, grad_y| {
@@ -184,7 +184,7 @@ pub unsafe extern "C" fn zoo_trainer_set_batch(
     per_sample: i32,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_trainer_set_batch")?;
         let x = array(x, nx, "x")?;
         let per_sample = flag(per_sample, "per_sample")?;
         trainer.set_batch(x, nrows, per_sample)?;
@@ -197,7 +197,7 @@ pub unsafe extern "C" fn zoo_trainer_set_batch(
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_clear_batch(trainer: *mut zoo_trainer) -> zoo_status {
     guard(|| {
-        handle_mut(trainer, "trainer")?.trainer.clear_batch()?;
+        exclusive(trainer, &"zoo_trainer_clear_batch")?.clear_batch()?;
         ok()
     })
 }
@@ -214,7 +214,7 @@ pub unsafe extern "C" fn zoo_candidate_outputs(
     ny: usize,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_candidate_outputs")?;
         let y = array_mut(y, ny, "y")?;
         trainer.candidate_outputs(CandidateId::from_raw(id), y)?;
         ok()
@@ -235,7 +235,7 @@ pub unsafe extern "C" fn zoo_tell_samples(
     updated: *mut i32,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_tell_samples")?;
         let losses = array(losses, nlosses, "losses")?;
         let done = trainer
             .tell_samples(CandidateId::from_raw(id), losses)?
@@ -264,7 +264,7 @@ pub unsafe extern "C" fn zoo_trainer_set_data_term(
     weight: f64,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_trainer_set_data_term")?;
         let (x, targets) = (array(x, nx, "x")?, array(targets, ntargets, "targets")?);
         trainer.set_data_term(x, targets, nrows, weight)?;
         ok()
@@ -276,7 +276,7 @@ pub unsafe extern "C" fn zoo_trainer_set_data_term(
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_clear_data_term(trainer: *mut zoo_trainer) -> zoo_status {
     guard(|| {
-        handle_mut(trainer, "trainer")?.trainer.clear_data_term()?;
+        exclusive(trainer, &"zoo_trainer_clear_data_term")?.clear_data_term()?;
         ok()
     })
 }

@@ -14,6 +14,8 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod ask_tell;
+mod busy;
+mod candidate_cells;
 mod checkpoint;
 mod dataset;
 mod model;
@@ -29,6 +31,7 @@ pub use ranks::*;
 pub use sparse::*;
 pub use step::*;
 pub use trainer::*;
+pub(crate) use trainer::{exclusive, shared};
 
 use crate::error::ZooError;
 use std::cell::{Cell, RefCell};
@@ -84,6 +87,13 @@ pub enum zoo_status {
     /// safetensors, truncated, corrupted, written by a newer zoo, or of
     /// another architecture.
     ZOO_BAD_CHECKPOINT = 17,
+    /// A size from the host or a file is too large: its product overflows
+    /// or the memory could not be allocated. Nothing changed.
+    ZOO_OUT_OF_MEMORY = 18,
+    /// The trainer is busy: another call on it is in progress (nested from
+    /// one of its own callbacks, or on another thread). The message names
+    /// the call in progress; nothing changed. See "The busy rule" above.
+    ZOO_BUSY = 19,
 }
 
 use zoo_status::*;
@@ -106,6 +116,8 @@ fn status_of(error: &ZooError) -> zoo_status {
         ZooError::Io { .. } => ZOO_IO_ERROR,
         ZooError::LossPanicked { .. } => ZOO_CALLBACK_FAILED,
         ZooError::BadCheckpoint { .. } => ZOO_BAD_CHECKPOINT,
+        ZooError::OutOfMemory { .. } => ZOO_OUT_OF_MEMORY,
+        ZooError::Busy(_) => ZOO_BUSY,
     }
 }
 
@@ -283,6 +295,24 @@ pub(crate) fn out_ptr<T>(ptr: *mut T, what: &'static str) -> Result<*mut T, ZooE
     }
 }
 
+/// Major version of this header (0.x: a minor release may change the ABI).
+pub const ZOO_VERSION_MAJOR: u32 = 0;
+/// Minor version of this header.
+pub const ZOO_VERSION_MINOR: u32 = 1;
+/// Patch version of this header.
+pub const ZOO_VERSION_PATCH: u32 = 0;
+/// This header's version as one number, MAJOR * 1000000 + MINOR * 1000 +
+/// PATCH; compare it with `zoo_version_number()` at run time.
+pub const ZOO_VERSION_NUMBER: u32 = 1000;
+
+/// The loaded library's version as MAJOR * 1000000 + MINOR * 1000 + PATCH
+/// (e.g. 1000 for 0.1.0), to compare with ZOO_VERSION_NUMBER, the version
+/// of the header a host was compiled with. Thread-safe.
+#[no_mangle]
+pub extern "C" fn zoo_version_number() -> u32 {
+    ZOO_VERSION_NUMBER
+}
+
 /// The library version, e.g. "0.1.0". Static storage; never free it.
 /// Thread-safe.
 #[no_mangle]
@@ -314,6 +344,8 @@ pub extern "C" fn zoo_status_name(status: u32) -> *const c_char {
         15 => "ZOO_ALLREDUCE_FAILED\0",
         16 => "ZOO_IO_ERROR\0",
         17 => "ZOO_BAD_CHECKPOINT\0",
+        18 => "ZOO_OUT_OF_MEMORY\0",
+        19 => "ZOO_BUSY\0",
         _ => "ZOO_UNKNOWN_STATUS\0",
     };
     name.as_ptr().cast()
@@ -327,9 +359,10 @@ pub extern "C" fn zoo_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
 }
 
-/// Test hook: the next zoo call on this thread panics inside its panic
-/// boundary and returns ZOO_PANIC, so a host can check that it handles
-/// internal errors. Nothing else changes. Not needed in production.
+/// Test hook, not part of the public header (declared in
+/// tests/c/zoo_test_hooks.h): the next zoo call on this thread panics
+/// inside its panic boundary and returns ZOO_PANIC, so the test suites can
+/// check that internal errors are contained. Nothing else changes.
 #[no_mangle]
 pub extern "C" fn zoo_debug_panic_next_call() {
     FORCE_PANIC.with(|f| f.set(true));
@@ -337,3 +370,5 @@ pub extern "C" fn zoo_debug_panic_next_call() {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_busy;

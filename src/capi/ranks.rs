@@ -1,6 +1,6 @@
 //! C functions for training across MPI ranks without zoo linking MPI.
 
-use super::{guard, handle_mut, ok, out_ptr, zoo_status, zoo_trainer};
+use super::{exclusive, guard, ok, out_ptr, zoo_status, zoo_trainer};
 use crate::error::ZooError;
 use std::ffi::c_void;
 
@@ -40,7 +40,7 @@ pub unsafe extern "C" fn zoo_trainer_set_communicator(
     size: u32,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_trainer_set_communicator")?;
         let callback = allreduce.ok_or(ZooError::NullPointer("allreduce"))?;
         let mut host = HostAllreduce { callback, userdata };
         trainer.set_communicator(
@@ -70,9 +70,7 @@ pub unsafe extern "C" fn zoo_trainer_check_consistency(
 ) -> zoo_status {
     guard(|| {
         let consistent = out_ptr(consistent, "consistent")?;
-        let agree = handle_mut(trainer, "trainer")?
-            .trainer
-            .check_consistency()?;
+        let agree = exclusive(trainer, &"zoo_trainer_check_consistency")?.check_consistency()?;
         *consistent = i32::from(agree);
         ok()
     })

@@ -1,8 +1,8 @@
 //! C functions for sparse networks: pruning, thresholding, masks, ZO-GraSP.
 
 use super::{
-    array, array_mut, flag, guard, handle, handle_mut, ok, out_ptr, string, write_if_given,
-    zoo_model, zoo_status, zoo_trainer,
+    array, array_mut, exclusive, flag, guard, handle, handle_mut, ok, out_ptr, shared, string,
+    write_if_given, zoo_model, zoo_status, zoo_trainer,
 };
 use crate::error::ZooError;
 use crate::model::{check_len, Model};
@@ -115,7 +115,7 @@ pub unsafe extern "C" fn zoo_trainer_prune(
     seed: u64,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_trainer_prune")?;
         let method = Method::parse(string(method, "method")?, seed)?;
         trainer.prune(method, sparsity)?;
         ok()
@@ -138,7 +138,7 @@ pub unsafe extern "C" fn zoo_trainer_threshold(
     pruned: *mut usize,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_trainer_threshold")?;
         let include_biases = flag(include_biases, "include_biases")?;
         let count = trainer.threshold(threshold, include_biases)?;
         write_if_given(pruned, count);
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn zoo_trainer_get_mask(
     n: usize,
 ) -> zoo_status {
     guard(|| {
-        copy_mask_out(handle(trainer, "trainer")?.trainer.model(), mask, n)?;
+        copy_mask_out(shared(trainer, "zoo_trainer_get_mask")?.model(), mask, n)?;
         ok()
     })
 }
@@ -170,7 +170,7 @@ pub unsafe extern "C" fn zoo_trainer_set_mask(
     n: usize,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_trainer_set_mask")?;
         let mask = bytes_to_mask(array(mask, n, "mask")?)?;
         trainer.set_mask(&mask)?;
         ok()
@@ -186,7 +186,9 @@ pub unsafe extern "C" fn zoo_trainer_num_active(
 ) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        *out = handle(trainer, "trainer")?.trainer.model().num_active();
+        *out = shared(trainer, "zoo_trainer_num_active")?
+            .model()
+            .num_active();
         ok()
     })
 }
@@ -207,7 +209,7 @@ pub unsafe extern "C" fn zoo_trainer_begin_zo_grasp(
     global: i32,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_trainer_begin_zo_grasp")?;
         let scope = if flag(global, "global")? {
             Scope::Global
         } else {

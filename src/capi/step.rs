@@ -1,9 +1,9 @@
 //! C functions for callback-driven iterations: `zoo_step`, `zoo_evaluate`
 //! and what a loss callback may call on its candidate.
 
+use super::candidate_cells::{resolve, CandidateCells};
 use super::{
-    array, array_mut, copy_out, guard, handle, handle_mut, ok, out_ptr, write_if_given, zoo_status,
-    zoo_trainer,
+    array, array_mut, copy_out, guard, handle, ok, out_ptr, write_if_given, zoo_status, zoo_trainer,
 };
 use crate::error::ZooError;
 use crate::trainer::{Candidate, LossError, LossResult};
@@ -32,22 +32,24 @@ pub type zoo_loss_fn = Option<
 >;
 
 /// The host's callback and userdata, shareable across zoo's threads when
-/// the host passed ZOO_THREADSAFE.
-struct HostLoss {
+/// the host passed ZOO_THREADSAFE, and the cells its candidates are lent in.
+struct HostLoss<'a> {
     callback: unsafe extern "C" fn(*mut c_void, *mut zoo_candidate, *mut f64) -> i32,
     userdata: *mut c_void,
+    cells: &'a CandidateCells,
 }
 
 // SAFETY: only used across threads when the host declared the callback
 // thread-safe with ZOO_THREADSAFE.
-unsafe impl Sync for HostLoss {}
+unsafe impl Sync for HostLoss<'_> {}
 
-impl HostLoss {
+impl HostLoss<'_> {
     fn call(&self, candidate: &mut Candidate) -> LossResult {
         let mut loss = f64::NAN;
-        let view = (candidate as *mut Candidate).cast::<zoo_candidate>();
-        // SAFETY: the callback gets a view valid for this call only.
-        let code = unsafe { (self.callback)(self.userdata, view, &mut loss) };
+        // SAFETY: the callback gets a handle valid for this call only.
+        let code = self.cells.lend(candidate, |view| unsafe {
+            (self.callback)(self.userdata, view, &mut loss)
+        });
         if code == 0 {
             Ok(loss)
         } else {
@@ -59,9 +61,17 @@ impl HostLoss {
     }
 }
 
-fn host_loss(callback: zoo_loss_fn, userdata: *mut c_void) -> Result<HostLoss, ZooError> {
+fn host_loss(
+    callback: zoo_loss_fn,
+    userdata: *mut c_void,
+    cells: &CandidateCells,
+) -> Result<HostLoss<'_>, ZooError> {
     let callback = callback.ok_or(ZooError::NullPointer("loss_fn"))?;
-    Ok(HostLoss { callback, userdata })
+    Ok(HostLoss {
+        callback,
+        userdata,
+        cells,
+    })
 }
 
 /// Runs one iteration: calls `loss_fn(userdata, candidate, &loss)` once per
@@ -87,8 +97,9 @@ pub unsafe extern "C" fn zoo_step(
     loss: *mut f64,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
-        let host = host_loss(loss_fn, userdata)?;
+        let owner = handle(trainer, "trainer")?;
+        let mut trainer = owner.exclusive(&"zoo_step")?;
+        let host = host_loss(loss_fn, userdata, &owner.cells)?;
         if flags & !ZOO_THREADSAFE != 0 {
             return Err(ZooError::InvalidArgument(format!(
                 "unknown flag bits {:#x} in flags {flags:#x}; accepted: 0 or ZOO_THREADSAFE",
@@ -117,17 +128,12 @@ pub unsafe extern "C" fn zoo_evaluate(
 ) -> zoo_status {
     guard(|| {
         let loss = out_ptr(loss, "loss")?;
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
-        let host = host_loss(loss_fn, userdata)?;
+        let owner = handle(trainer, "trainer")?;
+        let mut trainer = owner.exclusive(&"zoo_evaluate")?;
+        let host = host_loss(loss_fn, userdata, &owner.cells)?;
         *loss = trainer.evaluate(|c| host.call(c))?;
         ok()
     })
-}
-
-unsafe fn candidate_mut<'a>(
-    candidate: *mut zoo_candidate,
-) -> Result<&'a mut Candidate<'a>, ZooError> {
-    handle_mut(candidate.cast::<Candidate>(), "candidate")
 }
 
 /// Inside a loss callback: runs the candidate's network θ_c on one input
@@ -157,7 +163,7 @@ pub unsafe extern "C" fn zoo_candidate_forward_batch(
     ny: usize,
 ) -> zoo_status {
     guard(|| {
-        let candidate = candidate_mut(candidate)?;
+        let mut candidate = resolve(candidate)?;
         candidate.forward_batch(array(x, nx, "x")?, nrows, array_mut(y, ny, "y")?)?;
         ok()
     })
@@ -172,7 +178,7 @@ pub unsafe extern "C" fn zoo_candidate_index(
 ) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        *out = handle(candidate.cast::<Candidate>(), "candidate")?.index();
+        *out = resolve(candidate)?.index();
         ok()
     })
 }
@@ -187,12 +193,7 @@ pub unsafe extern "C" fn zoo_candidate_get_params(
     n: usize,
 ) -> zoo_status {
     guard(|| {
-        copy_out(
-            handle(candidate.cast::<Candidate>(), "candidate")?.params(),
-            params,
-            n,
-            "params",
-        )?;
+        copy_out(resolve(candidate)?.params(), params, n, "params")?;
         ok()
     })
 }

@@ -1,7 +1,7 @@
 use super::*;
 use std::ffi::CStr;
 
-const ALL: [zoo_status; 18] = [
+const ALL: [zoo_status; 20] = [
     ZOO_OK,
     ZOO_NULL_POINTER,
     ZOO_BAD_SIZE,
@@ -20,6 +20,8 @@ const ALL: [zoo_status; 18] = [
     ZOO_ALLREDUCE_FAILED,
     ZOO_IO_ERROR,
     ZOO_BAD_CHECKPOINT,
+    ZOO_OUT_OF_MEMORY,
+    ZOO_BUSY,
 ];
 
 fn text(ptr: *const c_char) -> String {
@@ -36,6 +38,20 @@ fn status_values_are_dense_and_named_like_the_enum() {
         text(zoo_status_name(ALL.len() as u32)),
         "ZOO_UNKNOWN_STATUS"
     );
+}
+
+#[test]
+fn version_macros_match_the_crate_version() {
+    let part = |s: &str| s.parse::<u32>().unwrap();
+    assert_eq!(ZOO_VERSION_MAJOR, part(env!("CARGO_PKG_VERSION_MAJOR")));
+    assert_eq!(ZOO_VERSION_MINOR, part(env!("CARGO_PKG_VERSION_MINOR")));
+    assert_eq!(ZOO_VERSION_PATCH, part(env!("CARGO_PKG_VERSION_PATCH")));
+    assert_eq!(
+        ZOO_VERSION_NUMBER,
+        ZOO_VERSION_MAJOR * 1_000_000 + ZOO_VERSION_MINOR * 1_000 + ZOO_VERSION_PATCH
+    );
+    assert_eq!(zoo_version_number(), ZOO_VERSION_NUMBER);
+    assert_eq!(text(zoo_version()), env!("CARGO_PKG_VERSION"));
 }
 
 #[test]

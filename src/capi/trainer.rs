@@ -1,19 +1,65 @@
 //! C functions on trainers: create, free, options, weights, metrics.
 
+use super::busy::{Busy, Exclusive, Published, Shared};
+use super::candidate_cells::CandidateCells;
 use super::{
-    array, array_mut, copy_out, guard, handle, handle_mut, ok, out_ptr, string, zoo_model,
-    zoo_status,
+    array, array_mut, copy_out, guard, handle, ok, out_ptr, string, zoo_model, zoo_status,
 };
 use crate::error::ZooError;
 use crate::trainer::Trainer;
+use std::cell::UnsafeCell;
 use std::ffi::c_char;
+use std::sync::Mutex;
 
 /// A trainer: a copy of a model plus estimator, optimizer, options and
 /// iteration state. Create with `zoo_trainer_new`, destroy with
-/// `zoo_trainer_free`. A trainer is not thread-safe: call it from one
-/// thread at a time (zoo runs candidates on its own threads when asked to).
+/// `zoo_trainer_free`. It takes one call at a time (the busy rule): a call
+/// while another runs, from a callback or another thread, is ZOO_BUSY.
 pub struct zoo_trainer {
-    pub(crate) trainer: Trainer,
+    pub(crate) busy: Busy,
+    pub(crate) trainer: UnsafeCell<Trainer>,
+    published: Mutex<Published>,
+    pub(crate) cells: CandidateCells,
+}
+
+// SAFETY: the trainer inside is reached only through the leases of
+// `Busy` (exclusive or shared), the rest is atomics and mutexes.
+unsafe impl Sync for zoo_trainer {}
+
+impl zoo_trainer {
+    pub(crate) fn boxed(trainer: Trainer) -> *mut Self {
+        Box::into_raw(Box::new(Self {
+            busy: Busy::default(),
+            published: Mutex::new(Published::of(&trainer)),
+            trainer: UnsafeCell::new(trainer),
+            cells: CandidateCells::default(),
+        }))
+    }
+
+    pub(crate) fn publish(&self, published: Published) {
+        *self.published.lock().unwrap_or_else(|p| p.into_inner()) = published;
+    }
+
+    /// What the last completed call left, readable while the trainer runs.
+    pub(crate) fn published(&self) -> Published {
+        *self.published.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The trainer behind a C pointer, for a call that changes it.
+pub(crate) unsafe fn exclusive<'a>(
+    trainer: *mut zoo_trainer,
+    call: &'static &'static str,
+) -> Result<Exclusive<'a>, ZooError> {
+    handle(trainer, "trainer")?.exclusive(call)
+}
+
+/// The trainer behind a C pointer, for a call that only reads it.
+pub(crate) unsafe fn shared<'a>(
+    trainer: *const zoo_trainer,
+    call: &'static str,
+) -> Result<Shared<'a>, ZooError> {
+    handle(trainer, "trainer")?.shared(call)
 }
 
 /// Creates a trainer for a copy of `model`, configured by `options`, a
@@ -43,18 +89,20 @@ pub unsafe extern "C" fn zoo_trainer_new(
             string(options, "options")?
         };
         let trainer = Trainer::new(model, options)?;
-        *out = Box::into_raw(Box::new(zoo_trainer { trainer }));
+        *out = zoo_trainer::boxed(trainer);
         ok()
     })
 }
 
-/// Destroys a trainer. NULL is a no-op. Not to be called from inside one of
-/// its own callbacks.
+/// Destroys a trainer. NULL is a no-op. A busy trainer (a call on it in
+/// progress: this is a call from one of its callbacks or from another
+/// thread) is not freed: nothing happens, `zoo_last_error()` says why, and
+/// the handle stays valid; free it once that call has returned.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_free(trainer: *mut zoo_trainer) {
     if !trainer.is_null() {
         guard(|| {
-            drop(Box::from_raw(trainer));
+            zoo_trainer::free(trainer)?;
             ok()
         });
     }
@@ -72,7 +120,7 @@ pub unsafe extern "C" fn zoo_trainer_set(
     value: *const c_char,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
+        let mut trainer = exclusive(trainer, &"zoo_trainer_set")?;
         let value = string(value, "value")?;
         if key.is_null() {
             trainer.apply(value)?;
@@ -95,8 +143,7 @@ pub unsafe extern "C" fn zoo_trainer_get(
     capacity: usize,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &handle(trainer, "trainer")?.trainer;
-        let text = trainer.get(string(key, "key")?)?;
+        let text = shared(trainer, "zoo_trainer_get")?.get(string(key, "key")?)?;
         let buffer = array_mut(value.cast::<u8>(), capacity, "value")?;
         if capacity < text.len() + 1 {
             return Err(ZooError::BadSize {
@@ -120,7 +167,7 @@ pub unsafe extern "C" fn zoo_trainer_num_params(
 ) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        *out = handle(trainer, "trainer")?.trainer.model().num_params();
+        *out = handle(trainer, "trainer")?.published().num_params;
         ok()
     })
 }
@@ -136,7 +183,7 @@ pub unsafe extern "C" fn zoo_trainer_get_params(
 ) -> zoo_status {
     guard(|| {
         copy_out(
-            handle(trainer, "trainer")?.trainer.params(),
+            shared(trainer, "zoo_trainer_get_params")?.params(),
             params,
             n,
             "params",
@@ -157,8 +204,8 @@ pub unsafe extern "C" fn zoo_trainer_set_params(
     n: usize,
 ) -> zoo_status {
     guard(|| {
-        let trainer = &mut handle_mut(trainer, "trainer")?.trainer;
-        trainer.set_params(array(params, n, "params")?)?;
+        let params = array(params, n, "params")?;
+        exclusive(trainer, &"zoo_trainer_set_params")?.set_params(params)?;
         ok()
     })
 }
@@ -174,7 +221,7 @@ pub unsafe extern "C" fn zoo_trainer_copy_model(
 ) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        let model = handle(trainer, "trainer")?.trainer.model().clone();
+        let model = shared(trainer, "zoo_trainer_copy_model")?.model().clone();
         *out = Box::into_raw(Box::new(zoo_model { model }));
         ok()
     })
@@ -189,7 +236,7 @@ pub unsafe extern "C" fn zoo_trainer_iteration(
 ) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        *out = handle(trainer, "trainer")?.trainer.iteration();
+        *out = handle(trainer, "trainer")?.published().iteration;
         ok()
     })
 }
@@ -203,9 +250,7 @@ pub unsafe extern "C" fn zoo_trainer_num_candidates(
 ) -> zoo_status {
     guard(|| {
         let out = out_ptr(out, "out")?;
-        *out = handle(trainer, "trainer")?
-            .trainer
-            .candidates_per_iteration();
+        *out = shared(trainer, "zoo_trainer_num_candidates")?.candidates_per_iteration();
         ok()
     })
 }
@@ -226,9 +271,9 @@ pub unsafe extern "C" fn zoo_trainer_metric(
 ) -> zoo_status {
     guard(|| {
         let value = out_ptr(value, "value")?;
-        let trainer = &handle(trainer, "trainer")?.trainer;
+        let published = handle(trainer, "trainer")?.published();
         let name = string(name, "name")?;
-        let m = trainer.last_metrics().ok_or_else(|| {
+        let m = published.metrics.ok_or_else(|| {
             ZooError::BadState("no iteration has completed yet, so there are no metrics".into())
         })?;
         *value = match name {
@@ -242,7 +287,7 @@ pub unsafe extern "C" fn zoo_trainer_metric(
             "lr" => m.lr,
             "wall_time" => m.wall_time,
             "data_loss" => m.data_loss.unwrap_or(f64::NAN),
-            "metrics_write_errors" => trainer.metrics_write_errors() as f64,
+            "metrics_write_errors" => published.metrics_write_errors as f64,
             _ => {
                 return Err(ZooError::InvalidArgument(format!(
                     "unknown metric '{name}'; known: iteration, loss, base_loss, mean_loss, evaluations, dropped, grad_norm, lr, wall_time, data_loss, metrics_write_errors"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "zoo.h"
+#include "zoo_test_hooks.h"
 
 static int passed = 0, failed = 0;
 

@@ -93,6 +93,7 @@ program api
   logical :: got, updated, mask(17)
 
   call expect(zoo_version() /= '', 'version')
+  call expect(zoo_version_number() == ZOO_VERSION_NUMBER, 'version number of the library and the module')
   call expect(zoo_status_name(ZOO_BAD_SIZE) == 'ZOO_BAD_SIZE', 'status name')
 
   call zoo_model_new_mlp(model, [2, 0, 1], 'tanh', 1_c_int64_t, stat=stat)
