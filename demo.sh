@@ -5,11 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 out=${1:-build/burgers-output}
+bash scripts/setup.sh demo # installs what is missing (CMake, gfortran, matplotlib, ...)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)" --target burgers_demo >/dev/null
-if ! python3 -c 'import matplotlib' 2>/dev/null; then
-    echo "installing matplotlib for the plot (pip)"
-    python3 -m pip install --quiet matplotlib
-fi
 ./build/examples-fortran/burgers/burgers_demo "$out"
 python3 examples-fortran/burgers/plot_burgers.py "$out"

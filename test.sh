@@ -3,9 +3,12 @@
 # header freshness, benchmarks compiled and run once), then the CMake build
 # with its C and Fortran tests (misuse, quickstarts, AddressSanitizer +
 # UBSan, valgrind memcheck, installed package via find_package, pkg-config
-# and add_subdirectory). Usage: bash test.sh
+# and add_subdirectory). First installs what the machine lacks
+# (scripts/setup.sh test). Usage: bash test.sh
 set -euo pipefail
 cd "$(dirname "$0")"
+
+bash scripts/setup.sh test
 
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
