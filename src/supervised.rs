@@ -19,7 +19,7 @@
 
 use crate::config::{spec, unknown_in, words, OptionSpec, Value};
 use crate::error::{Result, ZooError};
-use crate::model::{check_len, Model, Workspace};
+use crate::model::{check_rows, Model, Workspace};
 use crate::optim::{OptimConfig, Optimizer, OptimizerKind, Schedule};
 use crate::rng::{stream, Purpose};
 use rand::Rng;
@@ -103,10 +103,11 @@ pub struct FitReport {
 pub fn fit(model: &mut Model, x: &[f64], y: &[f64], n: usize, options: &str) -> Result<FitReport> {
     let config = FitConfig::parse(options)?;
     let network = model.network();
-    check_len("inputs (n × num_inputs)", n * network.num_inputs(), x.len())?;
-    check_len(
+    check_rows("inputs (n × num_inputs)", n, network.num_inputs(), x.len())?;
+    check_rows(
         "targets (n × num_outputs)",
-        n * network.num_outputs(),
+        n,
+        network.num_outputs(),
         y.len(),
     )?;
     if n == 0 {
@@ -272,7 +273,7 @@ mod tests {
     fn recovers_an_exact_linear_map() {
         // y = A x + b is representable exactly by a linear layer.
         let network = Network::mlp(&[3, 2], Activation::Identity, Activation::Identity).unwrap();
-        let mut model = Model::new(network, Init::Xavier, 4);
+        let mut model = Model::new(network, Init::Xavier, 4).unwrap();
         let n = 40;
         let x: Vec<f64> = (0..n * 3)
             .map(|i| ((i * 37 % 23) as f64 / 11.0) - 1.0)

@@ -372,3 +372,5 @@ pub extern "C" fn zoo_debug_panic_next_call() {
 mod tests;
 #[cfg(test)]
 mod tests_busy;
+#[cfg(test)]
+mod tests_sizes;

@@ -206,7 +206,7 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
             other => Err(bad(format!("mask[{i}] is {other}, not 0 or 1"))),
         })
         .collect::<Result<_>>()?;
-    let mut model = Model::new(network, Init::Auto, 0);
+    let mut model = Model::new(network, Init::Auto, 0)?;
     let invalid = |e: ZooError| bad(e.to_string());
     model.set_mask(&mask).map_err(invalid)?;
     if model.num_active() == 0 {

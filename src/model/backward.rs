@@ -5,7 +5,7 @@
 //! trainer never needs it for zeroth-order estimates; it serves supervised
 //! fitting, output-space estimates and tests.
 
-use super::network::{check_len, dense_forward, Network};
+use super::network::{check_len, check_rows, dense_forward, Network};
 use super::workspace::Workspace;
 use crate::error::Result;
 
@@ -27,12 +27,14 @@ impl Network {
         self.check_batch(params, x, n, gy)?;
         check_len("parameter gradient", self.num_params(), grad_params.len())?;
         if let Some(gx) = &grad_x {
-            check_len(
+            check_rows(
                 "input gradient (n × num_inputs)",
-                n * self.num_inputs(),
+                n,
+                self.num_inputs(),
                 gx.len(),
             )?;
         }
+        ws.reserve_rows(self, n, true)?;
         let stored: usize = n * self.layers().iter().map(|l| l.outputs).sum::<usize>();
         ws.for_backward(stored, n * self.max_width());
         self.with_layer_input(x, n, ws, |input, ws| {

@@ -19,7 +19,8 @@ pub use workspace::Workspace;
 
 use crate::error::{Result, ZooError};
 use crate::rng::{stream, Purpose};
-pub(crate) use network::check_len;
+use crate::size::try_vec;
+pub(crate) use network::{check_len, check_rows};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -56,7 +57,7 @@ impl Model {
     /// ```
     pub fn mlp(sizes: &[usize], hidden: Activation, seed: u64) -> Result<Self> {
         let network = Network::mlp(sizes, hidden, Activation::Identity)?;
-        Ok(Self::new(network, Init::Auto, seed))
+        Self::new(network, Init::Auto, seed)
     }
 
     /// A SINDy-style model: polynomial features of `inputs` variables up
@@ -64,12 +65,16 @@ impl Model {
     /// to `outputs`; weights drawn Xavier-uniform from `seed`, biases zero.
     pub fn polynomial(inputs: usize, degree: usize, outputs: usize, seed: u64) -> Result<Self> {
         let network = Network::polynomial(inputs, degree, outputs)?;
-        Ok(Self::new(network, Init::Xavier, seed))
+        Self::new(network, Init::Xavier, seed)
     }
 
     /// A model of `network` with weights drawn by `init` from `seed`.
-    pub fn new(network: Network, init: Init, seed: u64) -> Self {
-        let mut params = vec![0.0; network.num_params()];
+    /// Fails (out of memory) when its parameters cannot be allocated.
+    pub fn new(network: Network, init: Init, seed: u64) -> Result<Self> {
+        let d = network.num_params();
+        let mut params = try_vec(d, 0.0, "model parameters")?;
+        let mask = try_vec(d, true, "model mask")?;
+        let mut active = try_vec(d, 0usize, "model active set")?;
         let mut rng = stream(seed, Purpose::Init, 0, 0);
         for layer in network.layers() {
             let (fan_in, fan_out) = (layer.inputs as f64, layer.outputs as f64);
@@ -89,13 +94,15 @@ impl Model {
                 };
             }
         }
-        let d = params.len();
-        Self {
+        for (i, a) in active.iter_mut().enumerate() {
+            *a = i;
+        }
+        Ok(Self {
             network,
             params,
-            mask: vec![true; d],
-            active: (0..d).collect(),
-        }
+            mask,
+            active,
+        })
     }
 
     pub fn network(&self) -> &Network {

@@ -13,6 +13,7 @@ use super::activation::Activation;
 use super::polynomial::Polynomial;
 use super::workspace::Workspace;
 use crate::error::{Result, ZooError};
+use crate::size::rows_times;
 
 /// One dense layer: `a = f(W x + b)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,8 +202,8 @@ impl Network {
     /// Checks the sizes of a batch call.
     pub(crate) fn check_batch(&self, params: &[f64], x: &[f64], n: usize, y: &[f64]) -> Result<()> {
         check_len("parameters", self.num_params, params.len())?;
-        check_len("inputs (n × num_inputs)", n * self.num_inputs(), x.len())?;
-        check_len("outputs (n × num_outputs)", n * self.num_outputs(), y.len())
+        check_rows("inputs (n × num_inputs)", n, self.num_inputs(), x.len())?;
+        check_rows("outputs (n × num_outputs)", n, self.num_outputs(), y.len())
     }
 
     /// Runs the network on one input vector.
@@ -227,6 +228,7 @@ impl Network {
         ws: &mut Workspace,
     ) -> Result<()> {
         self.check_batch(params, x, n, y)?;
+        ws.reserve_rows(self, n, false)?;
         self.forward_unchecked(params, x, n, y, ws);
         Ok(())
     }
@@ -276,6 +278,11 @@ impl Network {
             std::mem::swap(&mut front, &mut back);
         }
     }
+}
+
+/// Checks that an array of `got` values holds `rows` rows of `width`.
+pub(crate) fn check_rows(what: &'static str, rows: usize, width: usize, got: usize) -> Result<()> {
+    check_len(what, rows_times(what, rows, width)?, got)
 }
 
 pub(crate) fn check_len(what: &'static str, expected: usize, got: usize) -> Result<()> {

@@ -11,6 +11,8 @@
 
 use super::network::{dense_forward, Network};
 use super::workspace::Workspace;
+use crate::error::Result;
+use crate::size::{rows_times, try_grow};
 
 /// θ's per-layer pre-activations and outputs on one batch.
 #[derive(Debug, Default, Clone)]
@@ -39,16 +41,18 @@ impl FeatureCache {
         theta: &[f64],
         x: &[f64],
         n: usize,
-    ) {
+    ) -> Result<()> {
         if self.key == Some(key) && self.n == n && self.x == x {
-            return;
+            return Ok(());
         }
-        self.key = Some(key);
-        self.n = n;
+        self.key = None;
         self.x.clear();
-        self.x.extend_from_slice(x);
+        try_grow(&mut self.x, x.len(), 0.0, "feature cache")?;
+        self.x.copy_from_slice(x);
         if let Some(poly) = network.features() {
-            self.features.resize(n * poly.len(), 0.0);
+            let len = rows_times("feature cache (n × terms)", n, poly.len())?;
+            self.features.clear();
+            try_grow(&mut self.features, len, 0.0, "feature cache")?;
             poly.expand(x, n, &mut self.features);
         }
         let x = if network.features().is_some() {
@@ -63,12 +67,19 @@ impl FeatureCache {
             let (done, rest) = self.post.split_at_mut(l);
             let input: &[f64] = if l == 0 { x } else { &done[l - 1] };
             let pre = &mut self.pre[l];
-            pre.resize(n * layer.outputs, 0.0);
+            pre.clear();
+            try_grow(pre, rows_times("feature cache", n, layer.outputs)?, 0.0, "feature cache")?;
             dense_forward(layer, theta, input, n, pre);
             let post = &mut rest[0];
             post.clear();
-            post.extend(pre.iter().map(|z| layer.activation.apply(*z)));
+            try_grow(post, pre.len(), 0.0, "feature cache")?;
+            for (out, z) in post.iter_mut().zip(pre.iter()) {
+                *out = layer.activation.apply(*z);
+            }
         }
+        self.key = Some(key);
+        self.n = n;
+        Ok(())
     }
 }
 
@@ -173,7 +184,7 @@ mod tests {
         for coord in 0..theta.len() {
             let mut perturbed = theta.clone();
             perturbed[coord] += 0.01;
-            cache.prepare(model.network(), 1, &theta, &x, n);
+            cache.prepare(model.network(), 1, &theta, &x, n).unwrap();
             model
                 .network()
                 .forward_perturbed(&perturbed, coord, 0.01, &mut cache, &mut fast, &mut ws);

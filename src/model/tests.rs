@@ -33,7 +33,7 @@ fn vjp_matches_central_finite_differences_for_every_activation() {
     let h = 1e-5;
     for act in Activation::ALL {
         let network = Network::mlp(&[3, 5, 4, 2], act, act).unwrap();
-        let mut model = Model::new(network, Init::Xavier, 3);
+        let mut model = Model::new(network, Init::Xavier, 3).unwrap();
         let mut with_bias = model.params().to_vec();
         for b in with_bias.iter_mut().filter(|p| **p == 0.0) {
             *b = rng.random_range(-0.5..0.5); // non-zero biases exercise more of the graph

@@ -3,6 +3,10 @@
 //! A [`Workspace`] grows to the largest batch it has seen and is then reused,
 //! so repeated forward calls allocate nothing. Each thread keeps its own.
 
+use super::Network;
+use crate::error::Result;
+use crate::size::{rows_times, try_grow};
+
 /// Scratch buffers for [`super::Network`] passes.
 #[derive(Debug, Default, Clone)]
 pub struct Workspace {
@@ -18,6 +22,26 @@ pub struct Workspace {
 impl Workspace {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Makes room, fallibly, for an `n`-row pass of `network` (with what a
+    /// backward pass keeps, if `backward`), so that the pass itself only
+    /// reuses memory; `n` comes from the host.
+    pub(crate) fn reserve_rows(&mut self, network: &Network, n: usize, backward: bool) -> Result<()> {
+        let widest = rows_times("workspace (n × widest layer)", n, network.max_width())?;
+        try_grow(&mut self.front, widest, 0.0, "workspace")?;
+        try_grow(&mut self.back, widest, 0.0, "workspace")?;
+        if let Some(poly) = network.features() {
+            let features = rows_times("polynomial features (n × terms)", n, poly.len())?;
+            try_grow(&mut self.features, features, 0.0, "polynomial features")?;
+        }
+        if backward {
+            let kept: usize = network.layers().iter().map(|l| l.outputs).sum();
+            let stored = rows_times("stored activations (n × neurons)", n, kept)?;
+            try_grow(&mut self.pre, stored, 0.0, "stored activations")?;
+            try_grow(&mut self.post, stored, 0.0, "stored activations")?;
+        }
+        Ok(())
     }
 
     /// Two buffers of at least `len` values each.

@@ -155,7 +155,7 @@ impl Candidate<'_> {
         match &mut self.reuse {
             Some(r) => {
                 self.network.check_batch(self.params, x, n, y)?;
-                r.cache.prepare(self.network, r.key, r.theta, x, n);
+                r.cache.prepare(self.network, r.key, r.theta, x, n)?;
                 self.network.forward_perturbed(
                     self.params,
                     r.coord,

@@ -8,7 +8,8 @@
 
 use super::Trainer;
 use crate::error::{Result, ZooError};
-use crate::model::{check_len, Workspace};
+use crate::model::{check_rows, Workspace};
+use crate::size::try_copy;
 
 /// Labelled pairs and their weight.
 pub(super) struct DataTerm {
@@ -36,10 +37,11 @@ impl Trainer {
                 "the data term has no rows (nrows = 0)".into(),
             ));
         }
-        check_len("data-term inputs", n * network.num_inputs(), x.len())?;
-        check_len(
+        check_rows("data-term inputs", n, network.num_inputs(), x.len())?;
+        check_rows(
             "data-term targets",
-            n * network.num_outputs(),
+            n,
+            network.num_outputs(),
             targets.len(),
         )?;
         if !(weight.is_finite() && weight >= 0.0) {
@@ -56,8 +58,8 @@ impl Trainer {
             }
         }
         self.data_term = Some(DataTerm {
-            x: x.to_vec(),
-            targets: targets.to_vec(),
+            x: try_copy(x, "data-term inputs")?,
+            targets: try_copy(targets, "data-term targets")?,
             rows: n,
             weight,
         });

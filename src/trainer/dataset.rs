@@ -14,7 +14,8 @@
 use super::{IterationMetrics, LossError, LossResult, Trainer};
 use crate::config::Space;
 use crate::error::{Result, ZooError};
-use crate::model::check_len;
+use crate::model::{check_len, check_rows};
+use crate::size::try_copy;
 
 /// The batch of ask/tell dataset mode.
 pub(super) struct Batch {
@@ -58,9 +59,10 @@ impl Trainer {
                 "the batch has no rows (nrows = 0)".into(),
             ));
         }
-        check_len(
+        check_rows(
             "batch inputs (nrows × num_inputs)",
-            n * self.model.network().num_inputs(),
+            n,
+            self.model.network().num_inputs(),
             x.len(),
         )
     }
@@ -73,7 +75,7 @@ impl Trainer {
         self.ensure_quiet("set the batch")?;
         self.check_batch(x, n)?;
         self.batch = Some(Batch {
-            x: x.to_vec(),
+            x: try_copy(x, "batch inputs")?,
             rows: n,
             per_sample,
         });

@@ -211,7 +211,7 @@ impl Trainer {
             let dim = if batch.per_sample {
                 outputs
             } else {
-                batch.rows * outputs
+                batch.rows.saturating_mul(outputs)
             };
             Plan::over_outputs(self.config.estimator, self.config.seed, self.iteration, dim)
                 .num_candidates()

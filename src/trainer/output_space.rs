@@ -25,6 +25,7 @@ use crate::error::{Result, ZooError};
 use crate::estimate::{Plan, Summary};
 use crate::model::{check_len, Workspace};
 use crate::optim::norm;
+use crate::size::{rows_times, try_vec};
 use std::time::Instant;
 
 /// One output-space iteration: the unperturbed outputs Y₀ = f(X; θ) and
@@ -49,7 +50,7 @@ impl OutputIteration {
         y0: Vec<f64>,
         rows: usize,
         per_sample: bool,
-    ) -> Self {
+    ) -> Result<Self> {
         let dim = if per_sample {
             y0.len() / rows
         } else {
@@ -57,15 +58,16 @@ impl OutputIteration {
         };
         let plan = Plan::over_outputs(config.estimator, config.seed, iteration, dim);
         let per_candidate = if per_sample { rows } else { 1 };
-        Self {
-            losses: vec![f64::NAN; plan.num_candidates() * per_candidate],
+        let losses = rows_times("losses (candidates × rows)", per_candidate, plan.num_candidates())?;
+        Ok(Self {
+            losses: try_vec(losses, f64::NAN, "losses (candidates × rows)")?,
             identity: (0..dim).collect(),
             plan,
             y0,
             rows,
             per_sample,
             policy: config.nonfinite,
-        }
+        })
     }
 
     pub(super) fn num_candidates(&self) -> usize {
@@ -165,16 +167,17 @@ impl Trainer {
         per_sample: bool,
     ) -> Result<OutputIteration> {
         self.check_batch(x, n)?;
-        let mut y0 = vec![0.0; n * self.model.network().num_outputs()];
+        let outputs = rows_times("batch outputs", n, self.model.network().num_outputs())?;
+        let mut y0 = try_vec(outputs, 0.0, "batch outputs")?;
         self.model
             .forward_batch(x, n, &mut y0, &mut Workspace::new())?;
-        Ok(OutputIteration::new(
+        OutputIteration::new(
             &self.config,
             self.iteration,
             y0,
             n,
             per_sample,
-        ))
+        )
     }
 
     /// One iteration in dataset mode with the output-space estimator: the
@@ -230,8 +233,8 @@ impl Trainer {
         self.ensure_quiet("step in output space")?;
         let started = Instant::now();
         let mut iteration = self.open_outputs(x, n, per_sample)?;
-        let (mut y, mut shift) = (vec![0.0; iteration.y0.len()], Vec::new());
-        let mut losses = vec![f64::NAN; iteration.losses_per_candidate()];
+        let (mut y, mut shift) = (try_vec(iteration.y0.len(), 0.0, "outputs")?, Vec::new());
+        let mut losses = try_vec(iteration.losses_per_candidate(), f64::NAN, "losses")?;
         for c in 0..iteration.num_candidates() {
             iteration.outputs(c, &mut y, &mut shift)?;
             losses.fill(f64::NAN);

@@ -99,7 +99,8 @@ impl Trainer {
         };
         let buf = &mut self.reduce_buf;
         buf.clear();
-        buf.resize(rows * c + 1, 0.0);
+        let len = crate::size::rows_times("allreduce buffer (ranks × candidates)", rows, c)?;
+        crate::size::try_grow(buf, len + 1, 0.0, "allreduce buffer")?;
         let row = if rows == 1 { 0 } else { comm.rank };
         buf[row * c..(row + 1) * c].copy_from_slice(&self.losses);
         buf[rows * c] = if local.is_err() { 1.0 } else { 0.0 };
