@@ -53,9 +53,10 @@ module zoo
        ZOO_PANIC = 12, ZOO_NO_CANDIDATE = 13, ZOO_RANK_FAILED = 14, ZOO_ALLREDUCE_FAILED = 15, &
        ZOO_IO_ERROR = 16, ZOO_BAD_CHECKPOINT = 17, ZOO_OUT_OF_MEMORY = 18, ZOO_BUSY = 19
   !> Version of this module (as ZOO_VERSION_* in zoo.h); zoo_version_number()
-  !> is the loaded library's, MAJOR * 1000000 + MINOR * 1000 + PATCH.
+  !> is the loaded library's, MAJOR * 1000000 + MINOR * 1000 + PATCH (Fortran
+  !> ignores case, so the number has no constant of its own here).
   integer, parameter, public :: ZOO_VERSION_MAJOR = 0, ZOO_VERSION_MINOR = 1, &
-       ZOO_VERSION_PATCH = 0, ZOO_VERSION_NUMBER = 1000
+       ZOO_VERSION_PATCH = 0
   !> Flag for zoo_step: the callback may run on several threads at once.
   integer, parameter, public :: ZOO_THREADSAFE = 1
 

@@ -93,7 +93,8 @@ program api
   logical :: got, updated, mask(17)
 
   call expect(zoo_version() /= '', 'version')
-  call expect(zoo_version_number() == ZOO_VERSION_NUMBER, 'version number of the library and the module')
+  call expect(zoo_version_number() == ZOO_VERSION_MAJOR * 1000000 + ZOO_VERSION_MINOR * 1000 &
+       + ZOO_VERSION_PATCH, 'version number of the library and the module')
   call expect(zoo_status_name(ZOO_BAD_SIZE) == 'ZOO_BAD_SIZE', 'status name')
 
   call zoo_model_new_mlp(model, [2, 0, 1], 'tanh', 1_c_int64_t, stat=stat)
