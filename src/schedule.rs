@@ -14,17 +14,59 @@ use crate::trainer::{call_loss, Candidate, CandidateId, LossResult, Scratch};
 use rayon::prelude::*;
 use std::sync::Mutex;
 
-/// A pool of `threads` threads (0 = one per core), or none for 1.
-pub(crate) fn build_pool(threads: usize) -> Result<Option<rayon::ThreadPool>> {
-    if threads == 1 {
-        return Ok(None);
+/// The most threads one trainer runs (option `threads`): more would only
+/// cost memory and start-up time on any machine zoo targets.
+pub const MAX_THREADS: usize = 1024;
+
+/// A trainer's threads: `threads` of them (0 = one per core, 1 = none),
+/// started when a thread-safe evaluation first needs them, so a trainer
+/// used sequentially never starts any.
+#[derive(Default)]
+pub(crate) struct LazyPool {
+    threads: usize,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl LazyPool {
+    pub(crate) fn new(threads: usize) -> Self {
+        Self {
+            threads,
+            pool: None,
+        }
     }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("zoo-{i}"))
-        .build()
-        .map(Some)
-        .map_err(|e| ZooError::BadState(format!("cannot start {threads} threads: {e}")))
+
+    /// The threads it runs once started (1: the calling thread only).
+    pub(crate) fn size(&self) -> usize {
+        match (&self.pool, self.threads) {
+            (Some(pool), _) => pool.current_num_threads(),
+            (None, 0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            (None, n) => n,
+        }
+    }
+
+    /// The pool, if it was started.
+    pub(crate) fn started(&self) -> Option<&rayon::ThreadPool> {
+        self.pool.as_ref()
+    }
+
+    /// The pool, started now if needed; `None` for `threads=1`.
+    pub(crate) fn start(&mut self) -> Result<Option<&rayon::ThreadPool>> {
+        if self.pool.is_none() && self.threads != 1 {
+            let threads = self.threads;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("zoo-{i}"))
+                .build()
+                .map_err(|e| ZooError::BadState(format!("cannot start {threads} threads: {e}")))?;
+            self.pool = Some(pool);
+        }
+        Ok(self.pool.as_ref())
+    }
+
+    /// Moves the pool out (started or not), leaving a single-thread one.
+    pub(crate) fn take(&mut self) -> Self {
+        std::mem::take(self)
+    }
 }
 
 /// Which candidates this process evaluates: with `partition=candidates`

@@ -143,8 +143,8 @@ pub const OPTIONS: &[OptionSpec] = &[
     spec(
         "threads",
         "1",
-        "integer ≥ 0",
-        "threads evaluating thread-safe loss functions; 0 = all cores",
+        "integer in [0, 1024]",
+        "threads evaluating thread-safe loss functions (started on first use); 0 = all cores; at most 1024",
     ),
     spec(
         "gradient_density",
@@ -375,7 +375,7 @@ impl TrainerConfig {
             "space" => {
                 self.space = v.choice(&[("output", Space::Output), ("weights", Space::Weights)])?
             }
-            "threads" => self.threads = v.count(0)?,
+            "threads" => self.threads = v.count_in(0, crate::schedule::MAX_THREADS)?,
             "metrics_file" => self.metrics_file = value.to_string(),
             "progress_every" => self.progress_every = v.integer(0)?,
             "nonfinite" => {

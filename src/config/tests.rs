@@ -60,7 +60,8 @@ fn bad_values_name_key_value_and_accepted_and_change_nothing() {
         ("lr", "inf", "number ≥ 0"),
         ("beta2", "1", "[0, 1)"),
         ("gamma", "0", "(0, 1]"),
-        ("threads", "-2", "integer ≥ 0"),
+        ("threads", "-2", "integer in [0, 1024]"),
+        ("threads", "1025", "integer in [0, 1024]"),
         ("seed", "-1", "[0, 2^64)"),
         ("nonfinite", "ignore", "skip | error"),
     ];

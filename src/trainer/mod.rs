@@ -44,7 +44,7 @@ use crate::error::{Result, ZooError};
 use crate::estimate::Plan;
 use crate::model::Model;
 use crate::optim::{norm, Optimizer};
-use crate::schedule::{build_pool, Evaluation};
+use crate::schedule::{Evaluation, LazyPool};
 use ask_tell::AskState;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -89,8 +89,8 @@ pub struct Trainer {
     /// Counts opened iterations; names candidate ids and scratch contents.
     serial: u64,
     plan: Plan,
-    pool: Option<rayon::ThreadPool>,
-    /// One per pool thread (one when there is no pool).
+    pool: LazyPool,
+    /// One per started pool thread (one when no pool runs).
     scratch: Vec<Mutex<Scratch>>,
     losses: Vec<f64>,
     grad: Vec<f64>,
@@ -133,7 +133,7 @@ impl Trainer {
                 "the model has no active parameters to train (every coordinate is masked)".into(),
             ));
         }
-        let pool = build_pool(config.threads)?;
+        let pool = LazyPool::new(config.threads);
         let plan = Plan::new(config.estimator, config.seed, 0, model.num_active());
         let mut trainer = Self {
             optimizer: Optimizer::new(model.num_params()),
@@ -168,7 +168,7 @@ impl Trainer {
     }
 
     fn resize_scratch(&mut self) {
-        let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
+        let threads = self.pool.started().map_or(1, |p| p.current_num_threads());
         self.scratch = (0..threads)
             .map(|_| Mutex::new(Scratch::default()))
             .collect();
@@ -192,9 +192,9 @@ impl Trainer {
         &self.config
     }
 
-    /// Threads evaluating thread-safe loss functions.
+    /// Threads evaluating thread-safe loss functions (started on first use).
     pub fn num_threads(&self) -> usize {
-        self.scratch.len()
+        self.pool.size()
     }
 
     /// Metrics of the last completed iteration.
@@ -264,7 +264,7 @@ impl Trainer {
                 None
             };
         if next.threads != self.config.threads {
-            self.pool = build_pool(next.threads)?;
+            self.pool = LazyPool::new(next.threads);
             self.resize_scratch();
         }
         if let Some(log) = reopened {
@@ -337,14 +337,17 @@ impl Trainer {
     where
         F: Fn(&mut Candidate) -> LossResult + Sync,
     {
-        if self.pool.is_none() {
+        self.ensure_idle("step")?;
+        if self.pool.start()?.is_none() {
             return self.step(loss_fn);
         }
-        self.ensure_idle("step")?;
+        if self.scratch.len() != self.pool.size() {
+            self.resize_scratch();
+        }
         let started = Instant::now();
         self.open();
         let mut losses = std::mem::take(&mut self.losses);
-        let pool = self.pool.as_ref().expect("checked above");
+        let pool = self.pool.started().expect("started above");
         let outcome = self
             .evaluation()
             .parallel(pool, &self.scratch, &mut losses, &loss_fn);
@@ -376,7 +379,7 @@ impl Trainer {
     fn finish(&mut self, started: Instant) -> Result<&IterationMetrics> {
         let summary = self
             .plan
-            .assemble(&self.losses, &mut self.grad, self.pool.as_ref())?;
+            .assemble(&self.losses, &mut self.grad, self.pool.started())?;
         let data_loss = match self.grasp {
             Some(_) => None,
             None => {
