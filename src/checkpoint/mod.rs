@@ -15,10 +15,13 @@
 //! not.
 //!
 //! Files are written atomically ([`atomic::write`]): a crash leaves the
-//! old file or the new one, never a mix. Loading checks everything and
-//! names what is wrong.
+//! old file or the new one, never a mix. Files are read with bounds
+//! ([`reading::read_file`]): only regular files, header and sizes checked
+//! before the tensors are read. Loading checks everything and names what
+//! is wrong.
 
 pub mod atomic;
+pub mod reading;
 
 use crate::error::{Result, ZooError};
 use crate::model::{Activation, Init, Model, Network};
@@ -146,26 +149,10 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
             "kind '{kind}' is neither 'model' nor 'trainer'"
         )));
     }
+    // Feature layers add no parameters: the plain layers size the tensors
+    // (so the file's size bounds them) before any feature is built.
     let mut network =
         network_of(field("layers")?, field("activations")?).map_err(|e| bad(e.to_string()))?;
-    if let Some(kind) = metadata.get("features") {
-        if kind != "polynomial" {
-            return Err(bad(format!(
-                "feature layer '{kind}' is unknown (known: polynomial)"
-            )));
-        }
-        let inputs: usize = parse(field("feature_inputs")?, "feature_inputs", &bad)?;
-        let degree: usize = parse(field("feature_degree")?, "feature_degree", &bad)?;
-        let with_features = Network::polynomial(inputs, degree, network.num_outputs())
-            .map_err(|e| bad(e.to_string()))?;
-        if with_features.layers() != network.layers() {
-            return Err(bad(format!(
-                "layers '{}' do not fit polynomial features of {inputs} inputs to degree {degree}",
-                field("layers")?
-            )));
-        }
-        network = with_features;
-    }
     let d = network.num_params();
     let mut names = vec!["params", "mask"];
     if kind == "trainer" {
@@ -196,6 +183,37 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
     );
     if field("checksum")? != expected {
         return Err(bad("checksum mismatch: the tensor data is corrupted".into()));
+    }
+    if let Some(kind) = metadata.get("features") {
+        if kind != "polynomial" {
+            return Err(bad(format!(
+                "feature layer '{kind}' is unknown (known: polynomial)"
+            )));
+        }
+        let inputs: usize = parse(field("feature_inputs")?, "feature_inputs", &bad)?;
+        let degree: usize = parse(field("feature_degree")?, "feature_degree", &bad)?;
+        let misfit = || {
+            bad(format!(
+                "layers '{}' do not fit polynomial features of {inputs} inputs to degree {degree}",
+                metadata["layers"]
+            ))
+        };
+        if degree > MAX_FEATURE_DEGREE {
+            return Err(bad(format!(
+                "feature_degree {degree} is over the limit of {MAX_FEATURE_DEGREE}"
+            )));
+        }
+        if monomials_up_to(inputs, degree, network.layers()[0].inputs)
+            != Some(network.layers()[0].inputs)
+        {
+            return Err(misfit());
+        }
+        let with_features = Network::polynomial(inputs, degree, network.num_outputs())
+            .map_err(|e| bad(e.to_string()))?;
+        if with_features.layers() != network.layers() {
+            return Err(misfit());
+        }
+        network = with_features;
     }
     let mask: Vec<bool> = data[1]
         .iter()
@@ -238,14 +256,10 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
     Ok(Checkpoint { model, trainer })
 }
 
-/// Reads and decodes the checkpoint at `path`.
+/// Reads (see [`reading::read_file`]) and decodes the checkpoint at
+/// `path`.
 pub fn read(path: &Path) -> Result<Checkpoint> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| ZooError::Io {
-        path: name.clone(),
-        message: format!("cannot read the checkpoint: {e}"),
-    })?;
-    decode(&bytes, &name)
+    decode(&reading::read_file(path)?, &path.display().to_string())
 }
 
 /// Saves `model` to `path` atomically.
@@ -256,6 +270,27 @@ pub fn save_model(model: &Model, path: &Path) -> Result<()> {
 /// Loads a model from a model or trainer checkpoint.
 pub fn load_model(path: &Path) -> Result<Model> {
     Ok(read(path)?.model)
+}
+
+/// The highest polynomial degree a checkpoint may declare: features are
+/// built by a recursion as deep as the degree, and useful libraries
+/// stop at a few.
+pub const MAX_FEATURE_DEGREE: usize = 1000;
+
+/// The number of monomials of `inputs` variables with degrees 1 to
+/// `degree` (C(inputs + degree, degree) − 1), or `None` when it is over
+/// `limit`.
+fn monomials_up_to(inputs: usize, degree: usize, limit: usize) -> Option<usize> {
+    // C(inputs + k, k) for k = 0, 1, ..., degree; every step is exact and
+    // increasing, so stopping above the limit loses nothing.
+    let mut count: u128 = 1;
+    for k in 1..=degree as u128 {
+        count = count.checked_mul(inputs as u128 + k)? / k;
+        if count > limit as u128 + 1 {
+            return None;
+        }
+    }
+    usize::try_from(count - 1).ok()
 }
 
 /// The architecture as "widths" and "activations" strings, for messages.

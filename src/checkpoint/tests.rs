@@ -246,3 +246,41 @@ fn bad_files_are_refused_with_a_reason() {
     };
     assert!(matches!(err, ZooError::Io { .. }), "{err}");
 }
+
+#[test]
+fn feature_layers_are_checked_before_they_are_built() {
+    assert_eq!(monomials_up_to(3, 2, 100), Some(9));
+    assert_eq!(monomials_up_to(1, 5, 100), Some(5));
+    assert_eq!(monomials_up_to(3, 2, 8), None);
+    assert_eq!(monomials_up_to(usize::MAX, 900, usize::MAX), None);
+    let model = Model::polynomial(3, 2, 2, 5).unwrap();
+    let bytes = encode(&model, None).unwrap();
+    assert!(decode(&bytes, "ok").is_ok());
+    // One input to degree 99 999 is 99 999 monomials: a consistent file,
+    // but building it would recurse 99 999 calls deep.
+    let deep = Model::mlp(&[99_999, 1], Activation::Identity, 1).unwrap();
+    let deep = with_metadata(&encode(&deep, None).unwrap(), |m| {
+        m.insert("features".into(), "polynomial".into());
+        m.insert("feature_inputs".into(), "1".into());
+        m.insert("feature_degree".into(), "99999".into());
+    });
+    let Err(err) = decode(&deep, "deep") else {
+        panic!("accepted")
+    };
+    assert!(
+        err.to_string()
+            .contains("feature_degree 99999 is over the limit of 1000"),
+        "{err}"
+    );
+    // Inputs that would give more monomials than the layer has.
+    let wide = with_metadata(&bytes, |m| {
+        m.insert("feature_inputs".into(), "1000000000".into());
+    });
+    let Err(err) = decode(&wide, "wide") else {
+        panic!("accepted")
+    };
+    assert!(
+        err.to_string().contains("do not fit polynomial features"),
+        "{err}"
+    );
+}

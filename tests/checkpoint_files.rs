@@ -1,0 +1,191 @@
+//! Checkpoint files the host did not mean, or that lie: devices, FIFOs
+//! and directories as load paths; headers and tensors that declare more
+//! than the file holds.
+#![cfg(unix)]
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+use zoo::checkpoint;
+use zoo::model::{Activation, Model};
+use zoo::trainer::{Candidate, LossResult, Trainer};
+use zoo::ZooError;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zoo-files-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn model() -> Model {
+    Model::mlp(&[3, 4, 2], Activation::Tanh, 4).unwrap()
+}
+
+fn loss(c: &mut Candidate) -> LossResult {
+    let mut y = [0.0; 2];
+    c.forward(&[0.3, 0.3, 0.3], &mut y).unwrap();
+    Ok((y[0] - 0.5).powi(2) + (y[1] - 0.5).powi(2))
+}
+
+fn trained(options: &str) -> Trainer {
+    let mut trainer = Trainer::new(model(), options).unwrap();
+    trainer.step(loss).unwrap();
+    trainer
+}
+
+/// Runs `f` on another thread and fails the test if it has not returned
+/// after 20 s (a FIFO opened for reading or writing blocks forever).
+fn without_blocking<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || send.send(f()));
+    receive
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what} blocked"))
+}
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+}
+
+/// The reason of a BadCheckpoint error (any other outcome fails).
+fn bad_reason<T>(result: zoo::Result<T>) -> String {
+    match result {
+        Err(e @ ZooError::BadCheckpoint { .. }) => e.to_string(),
+        Err(other) => panic!("wrong error kind: {other:?}"),
+        Ok(_) => panic!("a bad checkpoint was accepted"),
+    }
+}
+
+#[test]
+fn devices_and_directories_are_refused_before_they_are_read() {
+    // Reading /dev/zero whole grew without bound; it is refused by type.
+    for device in ["/dev/zero", "/dev/null"] {
+        let path = Path::new(device);
+        let r = bad_reason(Trainer::load(path));
+        assert!(
+            r.contains("is a character device, not a regular file"),
+            "{r}"
+        );
+        assert!(r.contains(device), "{r}");
+        let r = bad_reason(checkpoint::load_model(path));
+        assert!(r.contains("character device"), "{r}");
+        let mut trainer = trained("q=2");
+        let before = trainer.params().to_vec();
+        let r = bad_reason(trainer.restore(path));
+        assert!(r.contains("character device"), "{r}");
+        assert_eq!(trainer.params(), before);
+    }
+    let dir = temp_dir("load-dir");
+    let r = bad_reason(Trainer::load(&dir));
+    assert!(r.contains("is a directory, not a regular file"), "{r}");
+    // Through a symbolic link it is the target that counts.
+    let link = dir.join("zero");
+    symlink("/dev/zero", &link).unwrap();
+    let r = bad_reason(checkpoint::load_model(&link));
+    assert!(r.contains("character device"), "{r}");
+}
+
+#[test]
+fn a_fifo_is_refused_without_blocking() {
+    let dir = temp_dir("load-fifo");
+    let fifo = dir.join("pipe");
+    mkfifo(&fifo);
+    let path = fifo.clone();
+    let r = bad_reason(without_blocking("loading a FIFO", move || {
+        Trainer::load(&path)
+    }));
+    assert!(
+        r.contains("is a FIFO (named pipe), not a regular file"),
+        "{r}"
+    );
+    let path = fifo.clone();
+    let r = bad_reason(without_blocking("loading a FIFO", move || {
+        checkpoint::load_model(&path)
+    }));
+    assert!(r.contains("FIFO"), "{r}");
+}
+
+#[test]
+fn header_lengths_beyond_the_limit_or_the_file_are_refused() {
+    let dir = temp_dir("header");
+    let path = dir.join("huge-header.safetensors");
+    // A header length of 2^60 bytes, then a few bytes.
+    let mut bytes = (1u64 << 60).to_le_bytes().to_vec();
+    bytes.extend_from_slice(b"{\"__metadata__\":{}}");
+    std::fs::write(&path, &bytes).unwrap();
+    let r = bad_reason(Trainer::load(&path));
+    assert!(
+        r.contains("header length 1152921504606846976 bytes is over the limit of 1048576 bytes"),
+        "{r}"
+    );
+    // Within the limit, but longer than the file.
+    let mut bytes = 5000u64.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&[b' '; 40]);
+    std::fs::write(&path, &bytes).unwrap();
+    let r = bad_reason(checkpoint::load_model(&path));
+    assert!(
+        r.contains("header length 5000 bytes, but the file holds only 40 bytes after it"),
+        "{r}"
+    );
+    // Shorter than the length field itself.
+    std::fs::write(&path, [1, 2, 3]).unwrap();
+    let r = bad_reason(checkpoint::load_model(&path));
+    assert!(r.contains("holds 3 bytes"), "{r}");
+}
+
+/// A checkpoint's 8-byte length, header and data.
+fn split(bytes: &[u8]) -> (usize, &[u8], &[u8]) {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    (n, &bytes[8..8 + n], &bytes[8 + n..])
+}
+
+#[test]
+fn tensors_that_declare_more_than_the_file_holds_are_refused() {
+    let dir = temp_dir("declared");
+    let path = dir.join("t.safetensors");
+    let trainer = trained("q=2");
+    trainer.save(&path).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let (_, _, data) = split(&good);
+    // The data cut short: the header still declares all of it.
+    let cut = &good[..good.len() - 100];
+    std::fs::write(&path, cut).unwrap();
+    let r = bad_reason(Trainer::load(&path));
+    let want = format!(
+        "the tensors declare {} bytes of data, but the file holds {} bytes after the header (truncated?)",
+        data.len(),
+        data.len() - 100
+    );
+    assert!(r.contains(&want), "{r}");
+    // Bytes after the declared data.
+    let mut longer = good.clone();
+    longer.extend_from_slice(&[0; 16]);
+    std::fs::write(&path, &longer).unwrap();
+    let r = bad_reason(Trainer::load(&path));
+    assert!(r.contains("trailing bytes"), "{r}");
+    // A header that declares 2^40 weights (8 TiB) in a file of a few
+    // hundred bytes: refused before any of it is allocated.
+    let header = format!(
+        "{{\"__metadata__\":{{\"format\":\"zoo-checkpoint\"}},\"params\":{{\"dtype\":\"F64\",\"shape\":[{}],\"data_offsets\":[0,{}]}}}}",
+        1u64 << 40,
+        8u64 << 40
+    );
+    let mut forged = (header.len() as u64).to_le_bytes().to_vec();
+    forged.extend_from_slice(header.as_bytes());
+    forged.extend_from_slice(&[0; 64]);
+    std::fs::write(&path, &forged).unwrap();
+    let r = bad_reason(checkpoint::load_model(&path));
+    assert!(
+        r.contains("the tensors declare 8796093022208 bytes of data, but the file holds 64 bytes"),
+        "{r}"
+    );
+    // The good file still loads.
+    std::fs::write(&path, &good).unwrap();
+    assert_eq!(Trainer::load(&path).unwrap().params(), trainer.params());
+}
