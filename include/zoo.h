@@ -44,6 +44,9 @@
 // threads (with different candidates and the same userdata).
 #define ZOO_THREADSAFE 1
 
+// The largest value of option `threads` (threads start on first use).
+#define ZOO_MAX_THREADS 1024
+
 // Status of every fallible zoo call. Values are never renumbered or reused.
 enum zoo_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -189,10 +192,13 @@ const char *zoo_last_error(void);
 zoo_status zoo_ask(struct zoo_trainer *trainer, uint64_t *id);
 
 // Hands out up to `max` candidates at once: writes their ids to
-// `ids[0..*count]` and their number to `*count` (0 when every candidate of
-// the open iteration has been handed out). Each id handed out and not yet
-// told may hold one materialized parameter vector while it is forwarded.
-// Errors: ZOO_NULL_POINTER.
+// `ids[0..*count]` and their number (1 to `max`) to `*count`. As
+// `zoo_ask`, returns ZOO_NO_CANDIDATE (not an error; `ids` and `*count`
+// untouched) when every candidate of the open iteration has been handed
+// out and losses are still awaited. Each id handed out and not yet told
+// may hold one materialized parameter vector while it is forwarded.
+// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (max = 0), ZOO_BAD_STATE
+// (the trainer has a communicator), ZOO_BUSY.
 zoo_status zoo_ask_batch(struct zoo_trainer *trainer, uint64_t *ids, size_t max, size_t *count);
 
 // Runs candidate `id`'s network on one input `x[0..nx]` into `y[0..ny]`.
@@ -711,7 +717,8 @@ zoo_status zoo_trainer_iteration(const struct zoo_trainer *trainer, uint64_t *ou
 zoo_status zoo_trainer_num_candidates(const struct zoo_trainer *trainer, size_t *out);
 
 // Writes one metric of the last completed iteration to `*value`. Names:
-// "iteration", "loss" (base loss where evaluated, else the mean),
+// "iteration" (completed iterations, 1 after the first: the value of
+// zoo_trainer_iteration after it), "loss" (base loss where evaluated, else the mean),
 // "base_loss" (NaN when the estimator does not evaluate θ), "mean_loss",
 // "evaluations", "dropped", "grad_norm", "lr", "wall_time" (seconds),
 // "data_loss" (the weighted data term; NaN without one),

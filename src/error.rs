@@ -18,6 +18,9 @@ pub enum ZooError {
         value: String,
         accepted: String,
     },
+    /// An options string that gives one key twice.
+    #[error("option '{key}' is given twice in one options string; give each key once")]
+    DuplicateOption { key: String },
     /// An options string that is not a list of `key=value` words.
     #[error("malformed option '{word}': expected key=value")]
     MalformedOption { word: String },

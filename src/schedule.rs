@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 /// The most threads one trainer runs (option `threads`): more would only
 /// cost memory and start-up time on any machine zoo targets.
-pub const MAX_THREADS: usize = 1024;
+pub(crate) const MAX_THREADS: usize = 1024;
 
 /// A trainer's threads: `threads` of them (0 = one per core, 1 = none),
 /// started when a thread-safe evaluation first needs them, so a trainer

@@ -7,9 +7,10 @@ use crate::error::{Result, ZooError};
 
 /// `rows × width`, or an error naming `what` when it overflows.
 pub(crate) fn rows_times(what: &str, rows: usize, width: usize) -> Result<usize> {
-    rows.checked_mul(width).ok_or_else(|| ZooError::OutOfMemory {
-        what: format!("{what}: {rows} rows × {width} overflows the address space"),
-    })
+    rows.checked_mul(width)
+        .ok_or_else(|| ZooError::OutOfMemory {
+            what: format!("{what}: {rows} rows × {width} overflows the address space"),
+        })
 }
 
 /// Grows `buf` to at least `len` values (new ones `fill`), or fails
@@ -58,7 +59,10 @@ mod tests {
         let mut buf = vec![1.0f64; 3];
         let e = try_grow(&mut buf, usize::MAX / 16, 0.0, "workspace").unwrap_err();
         assert!(matches!(e, ZooError::OutOfMemory { .. }), "{e}");
-        assert_eq!(buf, [1.0; 3], "a refused growth leaves the buffer as it was");
+        assert_eq!(
+            buf, [1.0; 3],
+            "a refused growth leaves the buffer as it was"
+        );
         try_grow(&mut buf, 5, 0.0, "workspace").unwrap();
         assert_eq!(buf, [1.0, 1.0, 1.0, 0.0, 0.0]);
         assert!(try_vec(1usize << 60, 0.0f64, "y").is_err());

@@ -66,8 +66,7 @@ impl FitConfig {
         for option in FIT_OPTIONS {
             config.set(option.key, option.default)?;
         }
-        for word in words(options) {
-            let (key, value) = word?;
+        for (key, value) in words(options)? {
             config.set(key, value)?;
         }
         Ok(config)

@@ -4,6 +4,7 @@
 use super::{
     array, array_mut, exclusive, guard, ok, out_ptr, write_if_given, zoo_status, zoo_trainer,
 };
+use crate::error::ZooError;
 use crate::trainer::CandidateId;
 
 /// Hands out the next candidate of the open iteration (opening one when
@@ -16,11 +17,7 @@ pub unsafe extern "C" fn zoo_ask(trainer: *mut zoo_trainer, id: *mut u64) -> zoo
     guard(|| {
         let id = out_ptr(id, "id")?;
         let mut trainer = exclusive(trainer, &"zoo_ask")?;
-        if trainer.has_communicator() {
-            return Err(crate::error::ZooError::BadState(
-                "ask/tell is not available on a trainer with a communicator; use zoo_step across ranks".into(),
-            ));
-        }
+        refuse_communicator(&trainer)?;
         match trainer.ask() {
             Some(candidate) => {
                 *id = candidate.to_raw();
@@ -32,10 +29,13 @@ pub unsafe extern "C" fn zoo_ask(trainer: *mut zoo_trainer, id: *mut u64) -> zoo
 }
 
 /// Hands out up to `max` candidates at once: writes their ids to
-/// `ids[0..*count]` and their number to `*count` (0 when every candidate of
-/// the open iteration has been handed out). Each id handed out and not yet
-/// told may hold one materialized parameter vector while it is forwarded.
-/// Errors: ZOO_NULL_POINTER.
+/// `ids[0..*count]` and their number (1 to `max`) to `*count`. As
+/// `zoo_ask`, returns ZOO_NO_CANDIDATE (not an error; `ids` and `*count`
+/// untouched) when every candidate of the open iteration has been handed
+/// out and losses are still awaited. Each id handed out and not yet told
+/// may hold one materialized parameter vector while it is forwarded.
+/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (max = 0), ZOO_BAD_STATE
+/// (the trainer has a communicator), ZOO_BUSY.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_ask_batch(
     trainer: *mut zoo_trainer,
@@ -46,13 +46,34 @@ pub unsafe extern "C" fn zoo_ask_batch(
     guard(|| {
         let count = out_ptr(count, "count")?;
         let ids = array_mut(ids, max, "ids")?;
-        let asked = exclusive(trainer, &"zoo_ask_batch")?.ask_batch(max);
+        if max == 0 {
+            return Err(ZooError::InvalidArgument(
+                "max is 0: ask for at least one candidate".into(),
+            ));
+        }
+        let mut trainer = exclusive(trainer, &"zoo_ask_batch")?;
+        refuse_communicator(&trainer)?;
+        let asked = trainer.ask_batch(max);
+        if asked.is_empty() {
+            return Ok(zoo_status::ZOO_NO_CANDIDATE);
+        }
         for (slot, id) in ids.iter_mut().zip(&asked) {
             *slot = id.to_raw();
         }
         *count = asked.len();
         ok()
     })
+}
+
+/// Ask/tell hands candidates to one process; across ranks, zoo_step runs.
+fn refuse_communicator(trainer: &crate::trainer::Trainer) -> Result<(), ZooError> {
+    if trainer.has_communicator() {
+        return Err(ZooError::BadState(
+            "ask/tell is not available on a trainer with a communicator; use zoo_step across ranks"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs candidate `id`'s network on one input `x[0..nx]` into `y[0..ny]`.

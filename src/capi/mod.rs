@@ -101,7 +101,9 @@ use zoo_status::*;
 fn status_of(error: &ZooError) -> zoo_status {
     match error {
         ZooError::UnknownOption { .. } => ZOO_UNKNOWN_OPTION,
-        ZooError::InvalidOption { .. } | ZooError::MalformedOption { .. } => ZOO_INVALID_OPTION,
+        ZooError::InvalidOption { .. }
+        | ZooError::MalformedOption { .. }
+        | ZooError::DuplicateOption { .. } => ZOO_INVALID_OPTION,
         ZooError::BadSize { .. } => ZOO_BAD_SIZE,
         ZooError::InvalidArgument(_) => ZOO_INVALID_ARGUMENT,
         ZooError::BadState(_) => ZOO_BAD_STATE,

@@ -19,6 +19,9 @@ pub struct zoo_candidate {
 /// threads (with different candidates and the same userdata).
 pub const ZOO_THREADSAFE: u32 = 1;
 
+/// The largest value of option `threads` (threads start on first use).
+pub const ZOO_MAX_THREADS: usize = 1024;
+
 /// A loss callback: evaluate the host's black box with the network of
 /// `candidate` and write the loss to `*loss`. Return 0 on success; any
 /// other value aborts the iteration (weights untouched) and zoo_step

@@ -51,6 +51,7 @@ fn version_macros_match_the_crate_version() {
         ZOO_VERSION_MAJOR * 1_000_000 + ZOO_VERSION_MINOR * 1_000 + ZOO_VERSION_PATCH
     );
     assert_eq!(zoo_version_number(), ZOO_VERSION_NUMBER);
+    assert_eq!(ZOO_MAX_THREADS, crate::schedule::MAX_THREADS);
     assert_eq!(text(zoo_version()), env!("CARGO_PKG_VERSION"));
 }
 

@@ -179,7 +179,7 @@ fn reads_inside_a_callback_see_the_last_completed_iteration() {
                         ZOO_OK
                     );
                     assert_eq!(zoo_trainer_num_params(t, &mut np), ZOO_OK);
-                    assert_eq!((it, metric, np), (1, 0.0, 17));
+                    assert_eq!((it, metric, np), (1, 1.0, 17), "metric and counter agree");
                     let mut buf = [0 as c_char; 32];
                     zoo_trainer_get(t, c"lr".as_ptr(), buf.as_mut_ptr(), 32)
                 },

@@ -256,7 +256,8 @@ pub unsafe extern "C" fn zoo_trainer_num_candidates(
 }
 
 /// Writes one metric of the last completed iteration to `*value`. Names:
-/// "iteration", "loss" (base loss where evaluated, else the mean),
+/// "iteration" (completed iterations, 1 after the first: the value of
+/// zoo_trainer_iteration after it), "loss" (base loss where evaluated, else the mean),
 /// "base_loss" (NaN when the estimator does not evaluate θ), "mean_loss",
 /// "evaluations", "dropped", "grad_norm", "lr", "wall_time" (seconds),
 /// "data_loss" (the weighted data term; NaN without one),

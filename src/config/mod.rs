@@ -297,8 +297,7 @@ impl TrainerConfig {
     /// Applies every `key=value` word of `options`, all or nothing.
     pub fn apply(&mut self, options: &str) -> Result<()> {
         let mut next = self.clone();
-        for word in words(options) {
-            let (key, value) = word?;
+        for (key, value) in words(options)? {
             next.set_one(key, value)?;
         }
         *self = next;
@@ -462,12 +461,49 @@ impl TrainerConfig {
     }
 }
 
-/// The `key=value` words of an options string.
-pub(crate) fn words(options: &str) -> impl Iterator<Item = Result<(&str, &str)>> {
-    options.split_whitespace().map(|word| {
-        word.split_once('=')
-            .ok_or_else(|| ZooError::MalformedOption { word: word.into() })
-    })
+/// The `key=value` words of an options string, separated by whitespace.
+/// A value may be quoted, `key="a b"` or `key='a b'`, to hold whitespace
+/// (no escapes: it ends at the next quote of its kind). A key given twice
+/// is an error, so that a typo cannot silently override an option.
+pub(crate) fn words(options: &str) -> Result<Vec<(&str, &str)>> {
+    let mut words: Vec<(&str, &str)> = Vec::new();
+    let mut rest = options.trim_start();
+    while !rest.is_empty() {
+        let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let malformed = || ZooError::MalformedOption {
+            word: rest[..word_end].into(),
+        };
+        let (key, after) = rest.split_once('=').ok_or_else(malformed)?;
+        if key.len() > word_end {
+            return Err(malformed());
+        }
+        let (value, remaining) = match after.chars().next() {
+            Some(quote @ ('"' | '\'')) => {
+                let close = after[1..]
+                    .find(quote)
+                    .ok_or_else(|| ZooError::MalformedOption {
+                        word: format!("{key}={after} (the quote {quote} is not closed)"),
+                    })?;
+                let remaining = &after[close + 2..];
+                if !remaining.is_empty() && !remaining.starts_with(char::is_whitespace) {
+                    return Err(ZooError::MalformedOption {
+                        word: format!(
+                            "{key}={} (text after the closing quote)",
+                            &after[..close + 2]
+                        ),
+                    });
+                }
+                (&after[1..close + 1], remaining)
+            }
+            _ => after.split_at(after.find(char::is_whitespace).unwrap_or(after.len())),
+        };
+        if words.iter().any(|(k, _)| *k == key) {
+            return Err(ZooError::DuplicateOption { key: key.into() });
+        }
+        words.push((key, value));
+        rest = remaining.trim_start();
+    }
+    Ok(words)
 }
 
 fn unknown(key: &str) -> ZooError {

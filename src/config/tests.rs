@@ -91,3 +91,36 @@ fn apply_is_all_or_nothing() {
     c.set("seed", "18446744073709551615").unwrap();
     assert_eq!(c.seed, u64::MAX);
 }
+
+#[test]
+fn quoted_values_hold_whitespace_and_duplicate_keys_are_refused() {
+    let c = TrainerConfig::parse("metrics_file=\"/tmp/my run.jsonl\"  lr='1e-3' q=4").unwrap();
+    assert_eq!(c.get("metrics_file").unwrap(), "/tmp/my run.jsonl");
+    assert_eq!(c.get("lr").unwrap(), "0.001");
+    assert_eq!(c.get("q").unwrap(), "4");
+    assert_eq!(
+        words("a=\"x'y\" b='p\"q'").unwrap(),
+        [("a", "x'y"), ("b", "p\"q")]
+    );
+    assert_eq!(words("  ").unwrap(), []);
+
+    let err = TrainerConfig::parse("lr=0.1 q=4 lr=0.2").unwrap_err();
+    assert_eq!(err, ZooError::DuplicateOption { key: "lr".into() });
+    assert!(err.to_string().contains("'lr' is given twice"), "{err}");
+
+    for (options, needle) in [
+        ("metrics_file=\"/tmp/open", "not closed"),
+        ("metrics_file=\"/tmp/a\"b", "after the closing quote"),
+        ("lr 0.1", "'lr'"),
+        ("q=4 lr", "'lr'"),
+    ] {
+        let err = TrainerConfig::parse(options).unwrap_err();
+        assert!(
+            matches!(err, ZooError::MalformedOption { .. }) && err.to_string().contains(needle),
+            "{options}: {err}"
+        );
+    }
+    let mut c = TrainerConfig::parse("lr=0.5").unwrap();
+    assert!(c.apply("lr=0.1 lr=0.2").is_err());
+    assert_eq!(c.get("lr").unwrap(), "0.5", "all or nothing");
+}

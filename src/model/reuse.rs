@@ -68,7 +68,12 @@ impl FeatureCache {
             let input: &[f64] = if l == 0 { x } else { &done[l - 1] };
             let pre = &mut self.pre[l];
             pre.clear();
-            try_grow(pre, rows_times("feature cache", n, layer.outputs)?, 0.0, "feature cache")?;
+            try_grow(
+                pre,
+                rows_times("feature cache", n, layer.outputs)?,
+                0.0,
+                "feature cache",
+            )?;
             dense_forward(layer, theta, input, n, pre);
             let post = &mut rest[0];
             post.clear();

@@ -27,7 +27,12 @@ impl Workspace {
     /// Makes room, fallibly, for an `n`-row pass of `network` (with what a
     /// backward pass keeps, if `backward`), so that the pass itself only
     /// reuses memory; `n` comes from the host.
-    pub(crate) fn reserve_rows(&mut self, network: &Network, n: usize, backward: bool) -> Result<()> {
+    pub(crate) fn reserve_rows(
+        &mut self,
+        network: &Network,
+        n: usize,
+        backward: bool,
+    ) -> Result<()> {
         let widest = rows_times("workspace (n × widest layer)", n, network.max_width())?;
         try_grow(&mut self.front, widest, 0.0, "workspace")?;
         try_grow(&mut self.back, widest, 0.0, "workspace")?;

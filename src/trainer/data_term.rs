@@ -38,12 +38,7 @@ impl Trainer {
             ));
         }
         check_rows("data-term inputs", n, network.num_inputs(), x.len())?;
-        check_rows(
-            "data-term targets",
-            n,
-            network.num_outputs(),
-            targets.len(),
-        )?;
+        check_rows("data-term targets", n, network.num_outputs(), targets.len())?;
         if !(weight.is_finite() && weight >= 0.0) {
             return Err(ZooError::InvalidArgument(format!(
                 "the data-term weight must be a finite number ≥ 0, got {weight}"

@@ -81,10 +81,10 @@ impl Trainer {
                 }
             }
             let every = self.config.progress_every;
-            if every > 0 && (metrics.iteration + 1) % every == 0 {
+            if every > 0 && metrics.iteration % every == 0 {
                 eprintln!(
                     "zoo: iteration {:>7}  loss {:.4e}  |g| {:.3e}  lr {:.3e}  evaluations {}  dropped {}  {:.3} s",
-                    metrics.iteration + 1,
+                    metrics.iteration,
                     metrics.loss(),
                     metrics.grad_norm,
                     metrics.lr,

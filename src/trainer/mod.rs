@@ -52,7 +52,9 @@ use std::time::Instant;
 /// What one completed iteration did.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IterationMetrics {
-    /// The iteration k that was completed (0 for the first).
+    /// Completed iterations once this one is done (1 after the first): what
+    /// [`Trainer::iteration`] returns after it. A ZO-GraSP probe, which
+    /// applies no update, leaves it unchanged.
     pub iteration: u64,
     /// L(θ_k) when the estimator evaluates θ (forward variants).
     pub base_loss: Option<f64>,
@@ -410,7 +412,7 @@ impl Trainer {
             lr
         };
         let metrics = IterationMetrics {
-            iteration: k,
+            iteration: self.iteration,
             base_loss: summary.base_loss,
             mean_loss: summary.mean_loss,
             data_loss,

@@ -58,7 +58,11 @@ impl OutputIteration {
         };
         let plan = Plan::over_outputs(config.estimator, config.seed, iteration, dim);
         let per_candidate = if per_sample { rows } else { 1 };
-        let losses = rows_times("losses (candidates × rows)", per_candidate, plan.num_candidates())?;
+        let losses = rows_times(
+            "losses (candidates × rows)",
+            per_candidate,
+            plan.num_candidates(),
+        )?;
         Ok(Self {
             losses: try_vec(losses, f64::NAN, "losses (candidates × rows)")?,
             identity: (0..dim).collect(),
@@ -171,13 +175,7 @@ impl Trainer {
         let mut y0 = try_vec(outputs, 0.0, "batch outputs")?;
         self.model
             .forward_batch(x, n, &mut y0, &mut Workspace::new())?;
-        OutputIteration::new(
-            &self.config,
-            self.iteration,
-            y0,
-            n,
-            per_sample,
-        )
+        OutputIteration::new(&self.config, self.iteration, y0, n, per_sample)
     }
 
     /// One iteration in dataset mode with the output-space estimator: the
@@ -330,7 +328,7 @@ impl Trainer {
         );
         self.iteration += 1;
         Ok(self.record(IterationMetrics {
-            iteration: k,
+            iteration: self.iteration,
             base_loss: summary.base_loss,
             mean_loss: summary.mean_loss,
             data_loss,

@@ -223,10 +223,10 @@ fn only_rank_zero_writes_metrics() {
     assert_eq!(
         iterations,
         [
-            "{\"iteration\":0",
             "{\"iteration\":1",
             "{\"iteration\":2",
-            "{\"iteration\":3"
+            "{\"iteration\":3",
+            "{\"iteration\":4"
         ],
         "one line per iteration, from one rank"
     );

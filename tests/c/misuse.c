@@ -228,7 +228,7 @@ static void test_trainer_options(void) {
     size_t candidates = 0;
     EXPECT(zoo_trainer_num_candidates(t, &candidates) == ZOO_OK && candidates == 8);
     EXPECT(zoo_trainer_metric(t, "evaluations", &metric) == ZOO_OK && metric == 8.0);
-    EXPECT(zoo_trainer_metric(t, "iteration", &metric) == ZOO_OK && metric == 0.0);
+    EXPECT(zoo_trainer_metric(t, "iteration", &metric) == ZOO_OK && metric == 1.0);
 
     snapshot before = take(t);
     double params[NPARAMS];
@@ -301,7 +301,9 @@ static void test_ask_tell_order(void) {
     EXPECT(zoo_ask_batch(t, ids, 8, &count) == ZOO_OK && count == 2);
     uint64_t held = 12345;
     EXPECT(zoo_ask(t, &held) == ZOO_NO_CANDIDATE && held == 12345);
-    EXPECT(zoo_ask_batch(t, ids + 2, 8, &count) == ZOO_OK && count == 0);
+    count = 99;
+    EXPECT(zoo_ask_batch(t, ids + 2, 8, &count) == ZOO_NO_CANDIDATE && count == 99);
+    EXPECT_STATUS(zoo_ask_batch(t, ids, 0, &count), ZOO_INVALID_ARGUMENT, "max is 0");
     EXPECT_STATUS(zoo_ask_batch(t, NULL, 8, &count), ZOO_NULL_POINTER, "ids");
 
     const double x[2] = {0.5, 0.5};
