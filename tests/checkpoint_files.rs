@@ -1,9 +1,9 @@
-//! Checkpoint files the host did not mean, or that lie: devices, FIFOs
-//! and directories as load paths; headers and tensors that declare more
-//! than the file holds.
+//! Checkpoint files the host did not mean, or that lie: devices, FIFOs,
+//! directories and symbolic links as load or save paths; headers and
+//! tensors that declare more than the file holds.
 #![cfg(unix)]
 
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, FileTypeExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -60,6 +60,23 @@ fn bad_reason<T>(result: zoo::Result<T>) -> String {
         Err(other) => panic!("wrong error kind: {other:?}"),
         Ok(_) => panic!("a bad checkpoint was accepted"),
     }
+}
+
+/// The message of an Io error (any other outcome fails).
+fn io_message<T>(result: zoo::Result<T>) -> String {
+    match result {
+        Err(e @ ZooError::Io { .. }) => e.to_string(),
+        Err(other) => panic!("wrong error kind: {other:?}"),
+        Ok(_) => panic!("the save succeeded"),
+    }
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect()
 }
 
 #[test]
@@ -188,4 +205,105 @@ fn tensors_that_declare_more_than_the_file_holds_are_refused() {
     // The good file still loads.
     std::fs::write(&path, &good).unwrap();
     assert_eq!(Trainer::load(&path).unwrap().params(), trainer.params());
+}
+
+#[test]
+fn saving_onto_a_fifo_or_a_device_is_refused_and_leaves_them_alone() {
+    let dir = temp_dir("save-special");
+    let fifo = dir.join("pipe");
+    mkfifo(&fifo);
+    let path = fifo.clone();
+    let m = io_message(without_blocking("saving onto a FIFO", move || {
+        trained("q=2").save(&path)
+    }));
+    assert!(
+        m.contains("is a FIFO (named pipe), not a regular file"),
+        "{m}"
+    );
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    let m = io_message(checkpoint::save_model(&model(), Path::new("/dev/null")));
+    assert!(m.contains("/dev/null: is a character device"), "{m}");
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    // Through a link: the link and the device both stay.
+    let link = dir.join("null");
+    symlink("/dev/null", &link).unwrap();
+    let m = io_message(trained("q=2").save(&link));
+    assert!(m.contains("(a link to /dev/null)"), "{m}");
+    assert!(m.contains("character device"), "{m}");
+    assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/dev/null"));
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    // A directory is not replaced either.
+    let sub = dir.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let m = io_message(checkpoint::save_model(&model(), &sub));
+    assert!(m.contains("is a directory"), "{m}");
+    assert!(sub.is_dir());
+    assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+}
+
+#[test]
+fn saving_through_a_symbolic_link_replaces_its_target_and_keeps_the_link() {
+    let dir = temp_dir("save-link");
+    std::fs::create_dir(dir.join("runs")).unwrap();
+    let target = dir.join("runs/run-1.safetensors");
+    let first = trained("q=2 seed=1");
+    first.save(&target).unwrap();
+    // latest -> runs/run-1.safetensors (relative), newest -> latest.
+    let latest = dir.join("latest.safetensors");
+    symlink("runs/run-1.safetensors", &latest).unwrap();
+    let newest = dir.join("newest.safetensors");
+    symlink("latest.safetensors", &newest).unwrap();
+
+    let mut second = trained("q=2 seed=2");
+    second.step(loss).unwrap();
+    second.save(&newest).unwrap();
+    assert_eq!(
+        std::fs::read_link(&latest).unwrap(),
+        Path::new("runs/run-1.safetensors")
+    );
+    assert_eq!(
+        std::fs::read_link(&newest).unwrap(),
+        Path::new("latest.safetensors")
+    );
+    let loaded = Trainer::load(&target).unwrap();
+    assert_eq!(loaded.params(), second.params());
+    assert_eq!(loaded.iteration(), 2);
+    assert_eq!(Trainer::load(&newest).unwrap().params(), second.params());
+    assert!(leftovers(&dir).is_empty() && leftovers(&dir.join("runs")).is_empty());
+
+    // A dangling link: its target is created.
+    let dangling = dir.join("next.safetensors");
+    symlink("runs/run-2.safetensors", &dangling).unwrap();
+    checkpoint::save_model(second.model(), &dangling).unwrap();
+    assert!(std::fs::symlink_metadata(&dangling)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let created = checkpoint::load_model(&dir.join("runs/run-2.safetensors")).unwrap();
+    assert_eq!(created.params(), second.params());
+
+    // A link into a missing directory fails, naming both.
+    let lost = dir.join("lost.safetensors");
+    symlink("missing/run.safetensors", &lost).unwrap();
+    let m = io_message(first.save(&lost));
+    assert!(m.contains("lost.safetensors (a link to"), "{m}");
+    assert!(m.contains("missing/run.safetensors"), "{m}");
+    // A loop of links.
+    let a = dir.join("a");
+    let b = dir.join("b");
+    symlink("b", &a).unwrap();
+    symlink("a", &b).unwrap();
+    let m = io_message(first.save(&a));
+    assert!(m.contains("levels of symbolic links"), "{m}");
+    // The earlier save is intact.
+    assert_eq!(Trainer::load(&target).unwrap().params(), second.params());
 }
