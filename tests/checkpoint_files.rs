@@ -1,13 +1,15 @@
 //! Checkpoint files the host did not mean, or that lie: devices, FIFOs,
 //! directories and symbolic links as load or save paths; headers and
-//! tensors that declare more than the file holds.
+//! tensors that declare more than the file holds; checkpoints written by
+//! older versions of zoo; and what a restore keeps from the host.
 #![cfg(unix)]
 
 use std::os::unix::fs::{symlink, FileTypeExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
-use zoo::checkpoint;
+use zoo::checkpoint::{self, ENVIRONMENT_OPTIONS};
+use zoo::config::TrainerConfig;
 use zoo::model::{Activation, Model};
 use zoo::trainer::{Candidate, LossResult, Trainer};
 use zoo::ZooError;
@@ -306,4 +308,135 @@ fn saving_through_a_symbolic_link_replaces_its_target_and_keeps_the_link() {
     assert!(m.contains("levels of symbolic links"), "{m}");
     // The earlier save is intact.
     assert_eq!(Trainer::load(&target).unwrap().params(), second.params());
+}
+
+#[test]
+fn restore_keeps_the_hosts_environment_options() {
+    let dir = temp_dir("environment");
+    let path = dir.join("t.safetensors");
+    let saved_metrics = dir.join("saved.jsonl");
+    let saved = trained(&format!(
+        "q=3 lr=0.05 seed=4 threads=1 progress_every=0 partition=candidates metrics_file={}",
+        saved_metrics.display()
+    ));
+    saved.save(&path).unwrap();
+    std::fs::remove_file(&saved_metrics).unwrap();
+
+    let host_metrics = dir.join("host.jsonl");
+    let mut host = Trainer::new(
+        model(),
+        &format!(
+            "q=5 threads=2 progress_every=1000 partition=replicated metrics_file={}",
+            host_metrics.display()
+        ),
+    )
+    .unwrap();
+    let environment: Vec<String> = ENVIRONMENT_OPTIONS
+        .iter()
+        .map(|k| host.get(k).unwrap())
+        .collect();
+    host.restore(&path).unwrap();
+    for (key, value) in ENVIRONMENT_OPTIONS.iter().zip(&environment) {
+        assert_eq!(&host.get(key).unwrap(), value, "{key} is the host's");
+    }
+    assert_eq!(host.num_threads(), 2);
+    // Training options, weights and iteration come from the file.
+    assert_eq!(host.get("q").unwrap(), "3");
+    assert_eq!(host.get("lr").unwrap(), "0.05");
+    assert_eq!((host.params(), host.iteration()), (saved.params(), 1));
+    // Metrics keep going to the host's file, none to the saved one.
+    host.step_parallel(loss).unwrap();
+    let lines = std::fs::read_to_string(&host_metrics).unwrap();
+    assert_eq!(lines.lines().count(), 1);
+    assert!(lines.starts_with("{\"iteration\":"), "{lines}");
+    assert!(
+        !saved_metrics.exists(),
+        "the saved metrics_file was not opened"
+    );
+
+    // A new trainer from the file: environment options take defaults.
+    let loaded = Trainer::load(&path).unwrap();
+    let defaults = TrainerConfig::default();
+    for key in ENVIRONMENT_OPTIONS {
+        assert_eq!(
+            loaded.get(key).unwrap(),
+            defaults.get(key).unwrap(),
+            "{key}"
+        );
+    }
+    assert!(!saved_metrics.exists());
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The f64 tensor `name` of a safetensors file, read without zoo.
+fn raw_tensor(path: &Path, name: &str) -> Vec<f64> {
+    let bytes = std::fs::read(path).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    tensors
+        .tensor(name)
+        .unwrap()
+        .data()
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn checkpoints_written_by_format_versions_1_and_2_still_load() {
+    // Written by zoo 0.1.0 before format 3: a 3-4-2 tanh trainer after 3
+    // iterations (q=3 lr=0.05 seed=9, and threads=2 progress_every=7
+    // partition=replicated metrics_file=/tmp/zoo-old-format-metrics.jsonl),
+    // and a polynomial (2 inputs, degree 2, 1 output) CGE trainer after 2.
+    let stored_metrics = Path::new("/tmp/zoo-old-format-metrics.jsonl");
+    let _ = std::fs::remove_file(stored_metrics);
+    let v1 = fixture("checkpoint-v1-trainer.safetensors");
+    let mut trainer = Trainer::load(&v1).unwrap();
+    assert_eq!(trainer.iteration(), 3);
+    assert_eq!(trainer.params(), &raw_tensor(&v1, "params")[..]);
+    for (key, value) in [("q", "3"), ("lr", "0.05"), ("seed", "9")] {
+        assert_eq!(trainer.get(key).unwrap(), value, "{key}");
+    }
+    let defaults = TrainerConfig::default();
+    for key in ENVIRONMENT_OPTIONS {
+        assert_eq!(
+            trainer.get(key).unwrap(),
+            defaults.get(key).unwrap(),
+            "{key}"
+        );
+    }
+    trainer.step(loss).unwrap();
+    assert!(
+        !stored_metrics.exists(),
+        "the stored metrics_file was not opened"
+    );
+
+    let mut host = Trainer::new(model(), "q=7 threads=2").unwrap();
+    host.restore(&v1).unwrap();
+    assert_eq!(
+        (host.get("q").unwrap(), host.get("threads").unwrap()),
+        ("3".into(), "2".into())
+    );
+    assert_eq!(host.get("partition").unwrap(), "candidates");
+    assert!(!stored_metrics.exists());
+
+    let v2 = fixture("checkpoint-v2-polynomial-trainer.safetensors");
+    let trainer = Trainer::load(&v2).unwrap();
+    assert_eq!(trainer.iteration(), 2);
+    assert!(trainer.model().network().features().is_some());
+    assert_eq!(trainer.get("estimator").unwrap(), "cge-central");
+    assert_eq!(trainer.get("threads").unwrap(), "1");
+    assert_eq!(trainer.params(), &raw_tensor(&v2, "params")[..]);
+
+    // Saved again, they are format 3.
+    let dir = temp_dir("resave");
+    let path = dir.join("v3.safetensors");
+    trainer.save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    assert_eq!(header.metadata().as_ref().unwrap()["format_version"], "3");
 }

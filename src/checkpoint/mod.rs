@@ -6,19 +6,26 @@
 //! ("model" or "trainer"), `zoo_version`, the architecture (`layers`:
 //! widths "2,16,1"; `activations`: one per layer, "tanh,identity"; for
 //! networks with polynomial features also `features` = "polynomial",
-//! `feature_inputs` and `feature_degree`, and then format version 2), a
-//! 64-bit FNV-1a `checksum` of the tensor bytes, and for trainers
-//! `iteration`, `optimizer_steps` and every option as `option.<key>`.
-//! Everything that decides the next iterations is there (directions come
-//! from (seed, k), so the iteration k is the random streams' position);
-//! what the host supplies (callbacks, communicator, batch, data term) is
+//! `feature_inputs` and `feature_degree`), a 64-bit FNV-1a `checksum`,
+//! and for trainers `iteration`, `optimizer_steps` and every training
+//! option as `option.<key>`. Everything that decides the next iterations
+//! is there (directions come from (seed, k), so the iteration k is the
+//! random streams' position); what the host supplies (callbacks,
+//! communicator, batch, data term, and the [`ENVIRONMENT_OPTIONS`]) is
 //! not.
 //!
-//! Files are written atomically ([`atomic::write`]): a crash leaves the
-//! old file or the new one, never a mix. Files are read with bounds
-//! ([`reading::read_file`]): only regular files, header and sizes checked
-//! before the tensors are read. Loading checks everything and names what
-//! is wrong.
+//! Format versions: 3 (written now) has a checksum over every tensor and
+//! every metadata entry, so nothing that is restored can change unseen,
+//! and stores no environment options. Versions 1 (plain networks) and 2
+//! (networks with polynomial features) were written before; they are
+//! still read, with their checksum over the tensors only, and the
+//! environment options they hold are ignored.
+//!
+//! Files are written atomically ([`atomic::write`], which also says what
+//! a save may replace: regular files, through symbolic links, never
+//! devices or FIFOs). Files are read with bounds ([`reading::read_file`]):
+//! only regular files, header and sizes checked before the tensors are
+//! read. Loading checks everything and names what is wrong.
 
 pub mod atomic;
 pub mod reading;
@@ -31,8 +38,23 @@ use std::path::Path;
 
 /// The `format` metadata value of every zoo checkpoint.
 pub const FORMAT: &str = "zoo-checkpoint";
-/// The newest format this zoo writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+/// The format this zoo writes, and the newest it reads.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// Options that describe the host's environment, not the training: how
+/// many threads it lends, where its metrics go, how often it wants a
+/// progress line, how its ranks split the work (a domain-decomposed
+/// host evaluates on its subdomain). A checkpoint neither stores nor
+/// restores them: [`crate::trainer::Trainer::restore`] keeps the host's
+/// values, and [`crate::trainer::Trainer::load`] starts from their
+/// defaults (so a file never makes a trainer write metrics anywhere).
+pub const ENVIRONMENT_OPTIONS: &[&str] =
+    &["threads", "metrics_file", "progress_every", "partition"];
+
+/// Whether `key` is one of the [`ENVIRONMENT_OPTIONS`].
+pub fn is_environment_option(key: &str) -> bool {
+    ENVIRONMENT_OPTIONS.contains(&key)
+}
 
 /// What a checkpoint holds besides the model, for trainers.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +63,8 @@ pub struct TrainerState {
     pub optimizer_steps: u64,
     pub first: Vec<f64>,
     pub second: Vec<f64>,
-    /// `(key, value)` for every option.
+    /// `(key, value)` for every training option: environment options are
+    /// left out when writing and dropped when reading.
     pub options: Vec<(String, String)>,
 }
 
@@ -60,11 +83,9 @@ pub fn encode(model: &Model, trainer: Option<&TrainerState>) -> Result<Vec<u8>> 
         ("mask", Dtype::U8, mask),
     ];
     let network = model.network();
-    // Version 1 readers know no feature layers; only such files need 2.
-    let version = if network.features().is_some() { 2 } else { 1 };
     let mut metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
-        ("format_version".into(), version.to_string()),
+        ("format_version".into(), FORMAT_VERSION.to_string()),
         ("zoo_version".into(), env!("CARGO_PKG_VERSION").into()),
         ("layers".into(), layer_widths(network)),
         ("activations".into(), activations(network)),
@@ -83,16 +104,16 @@ pub fn encode(model: &Model, trainer: Option<&TrainerState>) -> Result<Vec<u8>> 
             metadata.insert("iteration".into(), state.iteration.to_string());
             metadata.insert("optimizer_steps".into(), state.optimizer_steps.to_string());
             for (key, value) in &state.options {
-                metadata.insert(format!("option.{key}"), value.clone());
+                if !is_environment_option(key) {
+                    metadata.insert(format!("option.{key}"), value.clone());
+                }
             }
             tensors.push(("optimizer.first", Dtype::F64, f64_bytes(&state.first)));
             tensors.push(("optimizer.second", Dtype::F64, f64_bytes(&state.second)));
         }
     }
-    metadata.insert(
-        "checksum".into(),
-        format!("{:016x}", checksum(tensors.iter().map(|t| (t.0, &t.2[..])))),
-    );
+    let sum = covering_checksum(tensors.iter().map(|t| (t.0, &t.2[..])), &metadata);
+    metadata.insert("checksum".into(), format!("{sum:016x}"));
     let d = model.num_params();
     let views = tensors
         .iter()
@@ -143,6 +164,17 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
             env!("CARGO_PKG_VERSION")
         )));
     }
+    if version >= 3 {
+        // Before anything in the file is believed.
+        let all = tensors.iter().map(|(name, view)| (name, view.data()));
+        let sum = covering_checksum(all, metadata);
+        if field("checksum")? != format!("{sum:016x}") {
+            return Err(bad(
+                "checksum mismatch: the tensors or the metadata are corrupted or were edited"
+                    .into(),
+            ));
+        }
+    }
     let kind = field("kind")?;
     if kind != "model" && kind != "trainer" {
         return Err(bad(format!(
@@ -177,12 +209,14 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
         }
         data.push(view.data());
     }
-    let expected = format!(
-        "{:016x}",
-        checksum(names.iter().copied().zip(data.iter().copied()))
-    );
-    if field("checksum")? != expected {
-        return Err(bad("checksum mismatch: the tensor data is corrupted".into()));
+    if version < 3 {
+        let expected = format!(
+            "{:016x}",
+            tensor_checksum(names.iter().copied().zip(data.iter().copied()))
+        );
+        if field("checksum")? != expected {
+            return Err(bad("checksum mismatch: the tensor data is corrupted".into()));
+        }
     }
     if let Some(kind) = metadata.get("features") {
         if kind != "polynomial" {
@@ -240,6 +274,7 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
             .iter()
             .filter_map(|(k, v)| {
                 k.strip_prefix("option.")
+                    .filter(|k| !is_environment_option(k))
                     .map(|k| (k.to_string(), v.clone()))
             })
             .collect();
@@ -385,16 +420,61 @@ fn f64_values(bytes: &[u8]) -> Vec<f64> {
         .collect()
 }
 
-/// FNV-1a over each tensor's name and bytes, in the order given.
-fn checksum<'a>(tensors: impl Iterator<Item = (&'a str, &'a [u8])>) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (name, bytes) in tensors {
-        for &b in name.as_bytes().iter().chain(bytes) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
+/// 64-bit FNV-1a.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    hash
+
+    /// The length of `piece`, then `piece`: consecutive pieces cannot
+    /// trade bytes without changing the hash.
+    fn piece(&mut self, piece: &[u8]) {
+        self.bytes(&(piece.len() as u64).to_le_bytes());
+        self.bytes(piece);
+    }
+}
+
+/// Formats 1 and 2: FNV-1a over each tensor's name and bytes, in the
+/// order given.
+fn tensor_checksum<'a>(tensors: impl Iterator<Item = (&'a str, &'a [u8])>) -> u64 {
+    let mut hash = Fnv::new();
+    for (name, bytes) in tensors {
+        hash.bytes(name.as_bytes());
+        hash.bytes(bytes);
+    }
+    hash.0
+}
+
+/// Format 3: FNV-1a over every tensor (name, bytes) in name order, then
+/// every metadata entry but `checksum` (key, value) in key order, each
+/// piece preceded by its length.
+fn covering_checksum<'a>(
+    tensors: impl Iterator<Item = (&'a str, &'a [u8])>,
+    metadata: &HashMap<String, String>,
+) -> u64 {
+    let mut tensors: Vec<_> = tensors.collect();
+    tensors.sort_by_key(|t| t.0);
+    let mut entries: Vec<_> = metadata.iter().filter(|e| e.0 != "checksum").collect();
+    entries.sort();
+    let mut hash = Fnv::new();
+    for (name, bytes) in tensors {
+        hash.piece(name.as_bytes());
+        hash.piece(bytes);
+    }
+    for (key, value) in entries {
+        hash.piece(key.as_bytes());
+        hash.piece(value.as_bytes());
+    }
+    hash.0
 }
 
 #[cfg(test)]

@@ -177,13 +177,52 @@ fn a_failed_save_leaves_the_old_file() {
     assert_eq!(leftovers, 0, "temporary files are removed");
 }
 
-/// Re-encodes `bytes` with its metadata changed by `edit`.
+/// Re-encodes `bytes` with its metadata changed by `edit`, and a
+/// checksum that matches the change (so that the checks behind the
+/// checksum are reached).
 fn with_metadata(bytes: &[u8], edit: impl FnOnce(&mut HashMap<String, String>)) -> Vec<u8> {
+    edited(bytes, |m| {
+        edit(m);
+        let tensors = SafeTensors::deserialize(bytes).unwrap();
+        let data = tensors.iter().map(|(name, view)| (name, view.data()));
+        let sum = covering_checksum(data, m);
+        m.insert("checksum".into(), format!("{sum:016x}"));
+    })
+}
+
+/// Re-encodes `bytes` with its metadata changed by `edit` and nothing
+/// else: the checksum is the old one.
+fn edited(bytes: &[u8], edit: impl FnOnce(&mut HashMap<String, String>)) -> Vec<u8> {
     let tensors = SafeTensors::deserialize(bytes).unwrap();
     let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
     let mut metadata = header.metadata().clone().unwrap();
     edit(&mut metadata);
     safetensors::serialize(tensors.tensors(), Some(metadata)).unwrap()
+}
+
+/// `trainer` as a zoo before format 3 wrote it: every option (the
+/// environment ones included) and a checksum of the tensors only.
+fn old_layout(trainer: &Trainer) -> Vec<u8> {
+    let bytes = trainer.checkpoint_bytes().unwrap();
+    let version = if trainer.model().network().features().is_some() {
+        "2"
+    } else {
+        "1"
+    };
+    let tensors = SafeTensors::deserialize(&bytes).unwrap();
+    let names = ["params", "mask", "optimizer.first", "optimizer.second"];
+    let data: Vec<_> = names
+        .iter()
+        .map(|n| (*n, tensors.tensor(n).unwrap().data()))
+        .collect();
+    let sum = tensor_checksum(data.into_iter());
+    edited(&bytes, |m| {
+        m.insert("format_version".into(), version.into());
+        m.insert("checksum".into(), format!("{sum:016x}"));
+        for o in crate::config::OPTIONS {
+            m.insert(format!("option.{}", o.key), trainer.get(o.key).unwrap());
+        }
+    })
 }
 
 fn reason(bytes: &[u8]) -> String {
@@ -217,7 +256,7 @@ fn bad_files_are_refused_with_a_reason() {
     assert!(reason(&flipped).contains("checksum"));
 
     let newer = with_metadata(&good, |m| {
-        m.insert("format_version".into(), "3".into());
+        m.insert("format_version".into(), "4".into());
     });
     assert!(reason(&newer).contains("newer zoo"));
     let foreign = with_metadata(&good, |m| {
@@ -245,6 +284,142 @@ fn bad_files_are_refused_with_a_reason() {
         panic!("loaded a missing file")
     };
     assert!(matches!(err, ZooError::Io { .. }), "{err}");
+}
+
+#[test]
+fn the_checksum_covers_every_metadata_entry() {
+    let mut trainer = Trainer::new(pruned_model(), "q=2 lr=0.1 seed=3").unwrap();
+    trainer.step(loss).unwrap();
+    let good = trainer.checkpoint_bytes().unwrap();
+    let (_, header) = SafeTensors::read_metadata(&good).unwrap();
+    let metadata = header.metadata().clone().unwrap();
+    assert_eq!(metadata["format_version"], FORMAT_VERSION.to_string());
+    assert_eq!(FORMAT_VERSION, 3);
+    for key in metadata.keys().filter(|k| *k != "checksum") {
+        if key == "format_version" || key == "format" {
+            continue; // checked first, with their own messages
+        }
+        let changed = edited(&good, |m| {
+            let value = m.get_mut(key).unwrap();
+            *value = if value == "1" { "2".into() } else { "1".into() };
+        });
+        let r = reason(&changed);
+        assert!(r.contains("checksum mismatch"), "{key}: {r}");
+        let removed = edited(&good, |m| {
+            m.remove(key);
+        });
+        assert!(reason(&removed).contains("checksum"), "{key}");
+    }
+    let added = edited(&good, |m| {
+        m.insert("option.nonfinite".into(), "error".into());
+    });
+    assert!(reason(&added).contains("checksum mismatch"));
+    // Re-signed, the same edit is accepted: the checksum was the reason.
+    let lr = with_metadata(&good, |m| {
+        m.insert("option.lr".into(), "0.5".into());
+    });
+    let loaded = Trainer::from_checkpoint_bytes(&lr, "re-signed").unwrap();
+    assert_eq!(loaded.get("lr").unwrap(), "0.5");
+}
+
+#[test]
+fn environment_options_are_neither_stored_nor_restored() {
+    let dir = temp_dir("environment");
+    let saved_metrics = dir.join("saved-metrics.jsonl");
+    let options = format!(
+        "q=2 lr=0.1 threads=2 progress_every=3 partition=replicated metrics_file={}",
+        saved_metrics.display()
+    );
+    let mut trainer = Trainer::new(pruned_model(), &options).unwrap();
+    trainer.step(loss).unwrap();
+    let bytes = trainer.checkpoint_bytes().unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = header.metadata().clone().unwrap();
+    for key in ENVIRONMENT_OPTIONS {
+        assert!(
+            crate::config::OPTIONS.iter().any(|o| o.key == *key),
+            "{key} is an option"
+        );
+        assert!(!metadata.contains_key(&format!("option.{key}")), "{key}");
+    }
+    assert_eq!(metadata["option.q"], "2");
+    std::fs::remove_file(&saved_metrics).unwrap();
+    for bytes in [bytes, old_layout(&trainer)] {
+        let state = decode(&bytes, "t").unwrap().trainer.unwrap();
+        assert!(state.options.iter().all(|(k, _)| !is_environment_option(k)));
+        let loaded = Trainer::from_checkpoint_bytes(&bytes, "t").unwrap();
+        let defaults = crate::config::TrainerConfig::default();
+        for key in ENVIRONMENT_OPTIONS {
+            assert_eq!(
+                loaded.get(key).unwrap(),
+                defaults.get(key).unwrap(),
+                "{key}"
+            );
+        }
+        assert_eq!(loaded.num_threads(), 1);
+        assert_eq!(loaded.get("lr").unwrap(), "0.1");
+        assert!(
+            !saved_metrics.exists(),
+            "a loaded file opened no metrics file"
+        );
+    }
+}
+
+#[test]
+fn files_in_the_old_layouts_still_load_and_continue_bit_for_bit() {
+    let polynomial = || {
+        let mut model = Model::polynomial(3, 2, 2, 5).unwrap();
+        model.threshold(0.05, true).unwrap();
+        model
+    };
+    for (model, options) in [
+        (
+            pruned_model(),
+            "q=3 lr=0.05 seed=2 threads=2 metrics_file=/nonexistent-zoo-dir/m.jsonl",
+        ),
+        (
+            polynomial(),
+            "estimator=cge-central lr=0.02 progress_every=1",
+        ),
+    ] {
+        let no_file = options.replace("metrics_file=/nonexistent-zoo-dir/m.jsonl", "");
+        let mut straight = Trainer::new(model.clone(), &no_file).unwrap();
+        for _ in 0..6 {
+            straight.step(loss).unwrap();
+        }
+        let mut first = Trainer::new(model, &no_file).unwrap();
+        for _ in 0..3 {
+            first.step(loss).unwrap();
+        }
+        let mut old = old_layout(&first);
+        if options.contains("metrics_file") {
+            // As a host with metrics on wrote it (the old checksum covers
+            // the tensors only, so it still holds).
+            old = edited(&old, |m| {
+                m.insert(
+                    "option.metrics_file".into(),
+                    "/nonexistent-zoo-dir/m.jsonl".into(),
+                );
+            });
+        }
+        let (_, header) = SafeTensors::read_metadata(&old).unwrap();
+        let version = &header.metadata().as_ref().unwrap()["format_version"];
+        assert!(version == "1" || version == "2", "{version}");
+        // The stored metrics file (in a missing directory) is not opened.
+        let mut resumed = Trainer::from_checkpoint_bytes(&old, "old").unwrap();
+        assert_eq!(resumed.get("metrics_file").unwrap(), "");
+        assert_eq!(resumed.get("threads").unwrap(), "1");
+        assert_eq!(resumed.get("progress_every").unwrap(), "0");
+        for _ in 3..6 {
+            resumed.step(loss).unwrap();
+        }
+        assert_eq!(resumed.params(), straight.params(), "{options}");
+        // Old files keep the old checksum: their tensors are still covered.
+        let mut flipped = old.clone();
+        let last = flipped.len() - 3;
+        flipped[last] ^= 0x10;
+        assert!(reason(&flipped).contains("checksum"));
+    }
 }
 
 #[test]

@@ -1,9 +1,16 @@
 //! Trainer checkpoints (format in [`crate::checkpoint`]): saved between
 //! iterations, restored into a new process so that training continues
 //! bit for bit as if it had never stopped.
+//!
+//! What is the host's stays the host's: [`Trainer::restore`] keeps the
+//! trainer's [`ENVIRONMENT_OPTIONS`] (with the thread pool and metrics
+//! file they opened), its communicator, batch and data term;
+//! [`Trainer::load`] gives a new trainer the defaults of the environment
+//! options (one thread, no metrics file, no progress line, candidates
+//! shared among ranks), which the host sets as after [`Trainer::new`].
 
 use super::Trainer;
-use crate::checkpoint::{self, TrainerState};
+use crate::checkpoint::{self, is_environment_option, TrainerState, ENVIRONMENT_OPTIONS};
 use crate::config::{TrainerConfig, OPTIONS};
 use crate::error::{Result, ZooError};
 use crate::optim::Optimizer;
@@ -18,6 +25,7 @@ impl Trainer {
         let (first, second, optimizer_steps) = self.optimizer.parts();
         let options = OPTIONS
             .iter()
+            .filter(|o| !is_environment_option(o.key))
             .map(|o| Ok((o.key.to_string(), self.config.get(o.key)?)))
             .collect::<Result<Vec<_>>>()?;
         let state = TrainerState {
@@ -41,8 +49,9 @@ impl Trainer {
         checkpoint::atomic::write(path, &bytes)
     }
 
-    /// A trainer from a trainer checkpoint: model, mask, options,
-    /// iteration and optimizer state.
+    /// A trainer from a trainer checkpoint: model, mask, training
+    /// options, iteration and optimizer state. The environment options
+    /// ([`ENVIRONMENT_OPTIONS`]) take their defaults.
     pub fn load(path: &Path) -> Result<Self> {
         let name = path.display().to_string();
         Self::from_checkpoint(checkpoint::read(path)?, &name)
@@ -61,9 +70,12 @@ impl Trainer {
         let state = saved
             .trainer
             .ok_or_else(|| bad("holds a model, not a trainer; load it as a model".into()))?;
+        // Environment options keep their defaults: no pool, no file.
         let mut config = TrainerConfig::default();
         for (key, value) in &state.options {
-            config.set(key, value).map_err(|e| bad(e.to_string()))?;
+            if !is_environment_option(key) {
+                config.set(key, value).map_err(|e| bad(e.to_string()))?;
+            }
         }
         let mut trainer = Self::with_config(saved.model, config)?;
         trainer.iteration = state.iteration;
@@ -72,28 +84,45 @@ impl Trainer {
     }
 
     /// Replaces this trainer's state by the checkpoint at `path`, which
-    /// must have the same architecture. What the host set up (communicator,
-    /// batch, data term) is kept. On error nothing changes.
+    /// must have the same architecture: weights, mask, training options,
+    /// iteration and optimizer state. What the host set up is kept: the
+    /// environment options ([`ENVIRONMENT_OPTIONS`]) with the threads and
+    /// metrics file they opened, the communicator, batch and data term.
+    /// On error nothing changes.
     pub fn restore(&mut self, path: &Path) -> Result<()> {
         self.ensure_quiet("restore a checkpoint")?;
-        let mut loaded = Self::load(path)?;
-        if !loaded
+        let name = path.display().to_string();
+        let saved = checkpoint::read(path)?;
+        if !saved
             .model
             .network()
             .same_architecture(self.model.network())
         {
             return Err(ZooError::BadCheckpoint {
-                path: path.display().to_string(),
+                path: name,
                 reason: format!(
                     "its {} does not match this trainer's {}",
-                    checkpoint::describe(loaded.model.network()),
+                    checkpoint::describe(saved.model.network()),
                     checkpoint::describe(self.model.network())
                 ),
             });
         }
+        let mut loaded = Self::from_checkpoint(saved, &name)?;
+        let mut config = loaded.config.clone();
+        for key in ENVIRONMENT_OPTIONS {
+            config.set(key, &self.config.get(key)?)?;
+        }
+        // Nothing fails from here on.
+        loaded.config = config;
+        loaded.pool = self.pool.take();
+        loaded.resize_scratch();
+        loaded.metrics_log = self.metrics_log.take();
+        loaded.metrics_write_errors = self.metrics_write_errors;
         loaded.comm = self.comm.take();
         loaded.batch = self.batch.take();
         loaded.data_term = self.data_term.take();
+        // Candidate ids keep counting, so ids handed out before stay stale.
+        loaded.serial = self.serial;
         *self = loaded;
         Ok(())
     }
