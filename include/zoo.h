@@ -13,10 +13,35 @@
  * - Handles (zoo_model, zoo_trainer) come from their _new function and are
  *   destroyed by their _free function; _free(NULL) is a no-op. The caller
  *   owns what a _new or _copy function returns.
- * - A trainer is used from one thread at a time; models may be read
- *   (forward, get) from many threads at once.
+ * - The busy rule: a trainer takes one call at a time. A call on a trainer
+ *   while another call on it runs -- from inside one of its own callbacks,
+ *   or from another thread -- returns ZOO_BUSY, names the call in
+ *   progress and changes nothing (zoo_trainer_free frees nothing); no call
+ *   ever waits for another. Calls that only read (zoo_trainer_get,
+ *   _get_params, _save, ...) may run on several threads at once. Inside a
+ *   callback a host may call: zoo_candidate_* on the candidate it was
+ *   given, zoo_trainer_iteration, zoo_trainer_metric and
+ *   zoo_trainer_num_params (they report the last completed iteration),
+ *   zoo_last_error, zoo_status_name, and anything on other handles.
+ *   Models may be read (forward, get) from many threads at once.
+ * - The candidate lifetime rule: a zoo_candidate pointer is valid only
+ *   inside the callback that received it, on that callback's thread (or
+ *   one thread at a time that the callback waits for). Kept beyond it, it
+ *   gives ZOO_BAD_CANDIDATE while its trainer lives.
+ * - A callback must never unwind into zoo: a C++ exception or a longjmp
+ *   out of a callback aborts the process or corrupts zoo's state. Catch
+ *   everything inside the callback and return non-zero instead: the
+ *   iteration is aborted, nothing changes, and the call returns
+ *   ZOO_CALLBACK_FAILED with the code in zoo_last_error().
+ * - Sizes whose products overflow, or that cannot be allocated, are
+ *   ZOO_OUT_OF_MEMORY: zoo never aborts the host for lack of memory.
  * - zoo never prints and never exits; an internal error is ZOO_PANIC.
- * - Numbers are double; sizes are size_t.
+ * - Numbers are double; sizes are size_t. Option strings are
+ *   whitespace-separated key=value words; a value may be quoted
+ *   (key="a b" or key='a b'); a key given twice is ZOO_INVALID_OPTION.
+ * - Versions: ZOO_VERSION_* describe this header, zoo_version_number()
+ *   the loaded library; for 0.x a minor release may change the ABI (and
+ *   the SONAME, libzoo.so.0.MINOR), patch releases keep it.
  */
 
 #ifndef ZOO_H
@@ -188,7 +213,7 @@ const char *zoo_last_error(void);
 // none is open) and writes its id to `*id`. Returns ZOO_NO_CANDIDATE (not
 // an error; `*id` untouched) when every candidate of the iteration has
 // been handed out and losses are still awaited.
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_STATE (the trainer has a communicator).
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_STATE (the trainer has a communicator).
 zoo_status zoo_ask(struct zoo_trainer *trainer, uint64_t *id);
 
 // Hands out up to `max` candidates at once: writes their ids to
@@ -202,7 +227,7 @@ zoo_status zoo_ask(struct zoo_trainer *trainer, uint64_t *id);
 zoo_status zoo_ask_batch(struct zoo_trainer *trainer, uint64_t *ids, size_t max, size_t *count);
 
 // Runs candidate `id`'s network on one input `x[0..nx]` into `y[0..ny]`.
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE (unknown,
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE (unknown,
 // stale, not asked or already told).
 zoo_status zoo_forward(struct zoo_trainer *trainer,
                        uint64_t id,
@@ -212,7 +237,7 @@ zoo_status zoo_forward(struct zoo_trainer *trainer,
                        size_t ny);
 
 // Runs candidate `id`'s network on `nrows` row-major inputs `x[0..nx]`
-// into `y[0..ny]`. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE,
+// into `y[0..ny]`. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE,
 // ZOO_BAD_CANDIDATE.
 zoo_status zoo_forward_batch(struct zoo_trainer *trainer,
                              uint64_t id,
@@ -224,7 +249,7 @@ zoo_status zoo_forward_batch(struct zoo_trainer *trainer,
 
 // Copies candidate `id`'s parameters θ_c into `params[0..n]` (n = number
 // of parameters), for hosts that run the network themselves (e.g. in a
-// GPU kernel). Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE.
+// GPU kernel). Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE.
 zoo_status zoo_candidate_params(struct zoo_trainer *trainer, uint64_t id, double *params, size_t n);
 
 // Records the loss of candidate `id`. When it is the last loss of the
@@ -234,13 +259,13 @@ zoo_status zoo_candidate_params(struct zoo_trainer *trainer, uint64_t id, double
 // A non-finite loss under `nonfinite=error`, or an iteration that cannot
 // produce an update, aborts the iteration: weights, optimizer state and
 // the iteration counter are unchanged and the next `zoo_ask` starts it
-// again. Errors: ZOO_NULL_POINTER, ZOO_BAD_CANDIDATE (unknown, stale, not
+// again. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_CANDIDATE (unknown, stale, not
 // asked, already told; nothing changes), ZOO_NONFINITE_LOSS,
 // ZOO_ITERATION_FAILED.
 zoo_status zoo_tell(struct zoo_trainer *trainer, uint64_t id, double loss, int32_t *updated);
 
 // Discards the open ask/tell iteration, if any: its ids become stale and
-// nothing else changes. Errors: ZOO_NULL_POINTER.
+// nothing else changes. Errors: ZOO_NULL_POINTER, ZOO_BUSY.
 zoo_status zoo_abort_iteration(struct zoo_trainer *trainer);
 
 // Saves the model (weights, mask, architecture) to the file `path`,
@@ -260,7 +285,7 @@ zoo_status zoo_model_load(const char *path, struct zoo_model **out);
 // iteration, optimizer moments) to `path`, atomically. Checkpoints are
 // taken between iterations. With a communicator only rank 0 writes (the
 // other ranks return ZOO_OK at once). Callbacks, communicator, batch and
-// data term are not saved. Errors: ZOO_NULL_POINTER,
+// data term are not saved. Errors: ZOO_NULL_POINTER, ZOO_BUSY,
 // ZOO_INVALID_ARGUMENT (empty path), ZOO_BAD_STATE (an iteration is
 // open), ZOO_IO_ERROR.
 zoo_status zoo_trainer_save(const struct zoo_trainer *trainer, const char *path);
@@ -275,7 +300,7 @@ zoo_status zoo_trainer_load(const char *path, struct zoo_trainer **out);
 // code) by a trainer checkpoint of the same architecture: weights, mask,
 // options, iteration and optimizer state. The communicator, batch and
 // data term set on `trainer` are kept. On error nothing changes.
-// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT, ZOO_BAD_STATE (an
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT, ZOO_BAD_STATE (an
 // iteration is open), ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT (including another
 // architecture).
 zoo_status zoo_trainer_restore(struct zoo_trainer *trainer, const char *path);
@@ -289,7 +314,7 @@ zoo_status zoo_trainer_restore(struct zoo_trainer *trainer, const char *path);
 // candidate. `*loss` (may be NULL) receives the loss at the unperturbed
 // point (or the mean of the candidates' losses for central estimators).
 // Calls are made in order on the calling thread. On error nothing
-// changes. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT
+// changes. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT
 // (nrows = 0), ZOO_CALLBACK_FAILED, ZOO_NONFINITE_LOSS,
 // ZOO_ITERATION_FAILED, ZOO_BAD_STATE.
 zoo_status zoo_step_outputs(struct zoo_trainer *trainer,
@@ -320,7 +345,7 @@ zoo_status zoo_step_output_samples(struct zoo_trainer *trainer,
 // network on `nrows` row-major inputs `x[0..nx]`, `adjoint_fn` returns
 // the loss and ∂L/∂outputs, and zoo backpropagates it through the
 // network. `*loss` (may be NULL) receives the loss. On error nothing
-// changes. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_CALLBACK_FAILED,
+// changes. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_CALLBACK_FAILED,
 // ZOO_NONFINITE_LOSS, ZOO_INVALID_ARGUMENT (a non-finite adjoint),
 // ZOO_BAD_STATE.
 zoo_status zoo_step_adjoint(struct zoo_trainer *trainer,
@@ -336,7 +361,7 @@ zoo_status zoo_step_adjoint(struct zoo_trainer *trainer,
 // with zoo_candidate_outputs and tell its loss with zoo_tell, or, when
 // `per_sample` is 1, one loss per row with zoo_tell_samples. Option
 // `space` picks output or weight perturbations. The batch is copied.
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (nrows = 0,
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (nrows = 0,
 // per_sample not 0 or 1), ZOO_BAD_STATE (an iteration is open).
 zoo_status zoo_trainer_set_batch(struct zoo_trainer *trainer,
                                  const double *x,
@@ -345,17 +370,17 @@ zoo_status zoo_trainer_set_batch(struct zoo_trainer *trainer,
                                  int32_t per_sample);
 
 // Removes the batch: ask/tell candidates perturb weights again (rollout
-// mode). Errors: ZOO_NULL_POINTER, ZOO_BAD_STATE (an iteration is open).
+// mode). Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_STATE (an iteration is open).
 zoo_status zoo_trainer_clear_batch(struct zoo_trainer *trainer);
 
 // Writes the outputs of candidate `id` on the batch into `y[0..ny]`
 // (nrows × outputs, row-major): perturbed outputs under `space=output`,
-// the network with θ_c under `space=weights`. Errors: ZOO_NULL_POINTER,
+// the network with θ_c under `space=weights`. Errors: ZOO_NULL_POINTER, ZOO_BUSY,
 // ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE, ZOO_BAD_STATE (no batch set).
 zoo_status zoo_candidate_outputs(struct zoo_trainer *trainer, uint64_t id, double *y, size_t ny);
 
 // Records one loss per batch row for candidate `id` (a batch set with
-// per_sample = 1); as zoo_tell otherwise. Errors: ZOO_NULL_POINTER,
+// per_sample = 1); as zoo_tell otherwise. Errors: ZOO_NULL_POINTER, ZOO_BUSY,
 // ZOO_BAD_SIZE (nlosses is not the batch's nrows; nothing changes),
 // ZOO_BAD_CANDIDATE, ZOO_BAD_STATE (the batch takes one loss),
 // ZOO_NONFINITE_LOSS, ZOO_ITERATION_FAILED.
@@ -370,7 +395,7 @@ zoo_status zoo_tell_samples(struct zoo_trainer *trainer,
 // (`x[0..nx]` inputs, `targets[0..ntargets]` outputs, row-major), with
 // its exact gradient; the black-box part is estimated as before (the
 // mixed loss). Replaces an earlier data term; the metric "data_loss"
-// reports it. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE,
+// reports it. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE,
 // ZOO_INVALID_ARGUMENT (nrows = 0, weight < 0 or not finite, non-finite
 // data), ZOO_BAD_STATE (an iteration is open).
 zoo_status zoo_trainer_set_data_term(struct zoo_trainer *trainer,
@@ -381,7 +406,7 @@ zoo_status zoo_trainer_set_data_term(struct zoo_trainer *trainer,
                                      size_t nrows,
                                      double weight);
 
-// Removes the data term. Errors: ZOO_NULL_POINTER, ZOO_BAD_STATE (an
+// Removes the data term. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_STATE (an
 // iteration is open).
 zoo_status zoo_trainer_clear_data_term(struct zoo_trainer *trainer);
 
@@ -394,7 +419,7 @@ zoo_status zoo_trainer_clear_data_term(struct zoo_trainer *trainer);
 // Xavier otherwise), biases are zero.
 //
 // On success `*out` owns a new model: free it with `zoo_model_free`.
-// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (too few or zero sizes),
+// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_INVALID_ARGUMENT (too few or zero sizes),
 // ZOO_INVALID_OPTION (unknown activation), ZOO_INVALID_STRING.
 // Thread-safe.
 zoo_status zoo_model_new_mlp(const size_t *sizes,
@@ -412,7 +437,7 @@ zoo_status zoo_model_new_mlp(const size_t *sizes,
 // Xavier-uniform from `seed`, biases are zero.
 //
 // On success `*out` owns a new model: free it with `zoo_model_free`.
-// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (a zero size, or more
+// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_INVALID_ARGUMENT (a zero size, or more
 // than 100,000 monomials). Thread-safe.
 zoo_status zoo_model_new_polynomial(size_t inputs,
                                     size_t degree,
@@ -447,7 +472,7 @@ zoo_status zoo_model_set_params(struct zoo_model *model, const double *params, s
 
 // Runs the model on one input: `x[0..nx]` (nx = number of inputs) into
 // `y[0..ny]` (ny = number of outputs).
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE. Thread-safe.
+// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE. Thread-safe.
 zoo_status zoo_model_forward(const struct zoo_model *model,
                              const double *x,
                              size_t nx,
@@ -456,7 +481,7 @@ zoo_status zoo_model_forward(const struct zoo_model *model,
 
 // Runs the model on `nrows` inputs stored row-major in `x[0..nx]`
 // (nx = nrows × inputs) into `y[0..ny]` (ny = nrows × outputs).
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE. Thread-safe.
+// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE. Thread-safe.
 zoo_status zoo_model_forward_batch(const struct zoo_model *model,
                                    const double *x,
                                    size_t nx,
@@ -473,7 +498,7 @@ zoo_status zoo_model_forward_batch(const struct zoo_model *model,
 // squared error over all rows.
 //
 // All or nothing: on error the model is unchanged.
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (no rows,
+// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (no rows,
 // non-finite data), ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
 // ZOO_ITERATION_FAILED (the fit diverged). Not thread-safe on the same model.
 zoo_status zoo_model_fit(struct zoo_model *model,
@@ -496,7 +521,7 @@ zoo_status zoo_model_fit(struct zoo_model *model,
 // aborts the iteration on all (ZOO_RANK_FAILED on the others). zoo_ask is
 // not available on such a trainer. The allreduce is called from the
 // thread calling zoo_step.
-// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (rank ≥ size or size 0),
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT (rank ≥ size or size 0),
 // ZOO_BAD_STATE.
 zoo_status zoo_trainer_set_communicator(struct zoo_trainer *trainer,
                                         zoo_allreduce_fn allreduce,
@@ -507,7 +532,7 @@ zoo_status zoo_trainer_set_communicator(struct zoo_trainer *trainer,
 // Collective: checks that every rank holds the same weights (one
 // allreduce of a hash of θ). Writes 1 to `*consistent` when they agree,
 // 0 when some rank diverged (1 without a communicator).
-// Errors: ZOO_NULL_POINTER, ZOO_ALLREDUCE_FAILED.
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_ALLREDUCE_FAILED.
 zoo_status zoo_trainer_check_consistency(struct zoo_trainer *trainer, int32_t *consistent);
 
 // Prunes weights of `model` (biases are kept) until a fraction
@@ -544,7 +569,7 @@ zoo_status zoo_model_get_mask(const struct zoo_model *model, uint8_t *mask, size
 zoo_status zoo_model_set_mask(struct zoo_model *model, const uint8_t *mask, size_t n);
 
 // Prunes the trainer's model like `zoo_model_prune`; optimizer state is
-// kept. Errors: as `zoo_model_prune`, plus ZOO_BAD_STATE (an ask/tell
+// kept. Errors: as `zoo_model_prune`, plus ZOO_BUSY, ZOO_BAD_STATE (an ask/tell
 // iteration or a ZO-GraSP pruning is in progress).
 zoo_status zoo_trainer_prune(struct zoo_trainer *trainer,
                              const char *method,
@@ -556,7 +581,7 @@ zoo_status zoo_trainer_prune(struct zoo_trainer *trainer,
 // and the biases too when `include_biases` is 1; training continues with
 // the rest (optimizer state is kept). `*pruned` (may be NULL) receives the
 // number pruned. On error nothing changes.
-// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (a negative or
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT (a negative or
 // non-finite threshold, include_biases not 0 or 1, or nothing would be
 // left), ZOO_BAD_STATE (an iteration is open).
 zoo_status zoo_trainer_threshold(struct zoo_trainer *trainer,
@@ -565,16 +590,16 @@ zoo_status zoo_trainer_threshold(struct zoo_trainer *trainer,
                                  size_t *pruned);
 
 // Copies the trainer's mask into `mask[0..n]` (1 active, 0 pruned).
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_SIZE.
 zoo_status zoo_trainer_get_mask(const struct zoo_trainer *trainer, uint8_t *mask, size_t n);
 
 // Replaces the trainer's mask (1 active, 0 pruned); optimizer state is
-// kept. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (bad
+// kept. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (bad
 // entry, or no active coordinate left), ZOO_BAD_STATE.
 zoo_status zoo_trainer_set_mask(struct zoo_trainer *trainer, const uint8_t *mask, size_t n);
 
 // Writes the number of active (unpruned) parameters of the trainer's
-// model to `*out`. Errors: ZOO_NULL_POINTER.
+// model to `*out`. Errors: ZOO_NULL_POINTER, ZOO_BUSY.
 zoo_status zoo_trainer_num_active(const struct zoo_trainer *trainer, size_t *out);
 
 // Starts a ZO-GraSP pruning to `sparsity` in [0, 1): the next two
@@ -583,7 +608,7 @@ zoo_status zoo_trainer_num_active(const struct zoo_trainer *trainer, size_t *out
 // the iteration counter; the second restores θ and prunes the weights with
 // the highest GraSP score −θ ⊙ Hg. `global` = 0 prunes each layer to
 // `sparsity`, 1 counts it over all layers. `zoo_abort_iteration` cancels
-// it. Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (sparsity, mu_h,
+// it. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT (sparsity, mu_h,
 // global), ZOO_BAD_STATE.
 zoo_status zoo_trainer_begin_zo_grasp(struct zoo_trainer *trainer,
                                       double sparsity,
@@ -601,7 +626,7 @@ zoo_status zoo_trainer_begin_zo_grasp(struct zoo_trainer *trainer,
 // unchanged and a retry evaluates the same candidates. The callback must
 // not call functions of this trainer; it may call `zoo_candidate_*` on its
 // candidate and any function of other handles.
-// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (unknown flag bits),
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT (unknown flag bits),
 // ZOO_CALLBACK_FAILED, ZOO_NONFINITE_LOSS, ZOO_ITERATION_FAILED,
 // ZOO_BAD_STATE (an ask/tell iteration is open).
 zoo_status zoo_step(struct zoo_trainer *trainer,
@@ -612,7 +637,7 @@ zoo_status zoo_step(struct zoo_trainer *trainer,
 
 // Evaluates `loss_fn` once at the current weights θ_k, without changing
 // anything (a validation or test loss through the same black box). The
-// candidate has index 0. Errors: ZOO_NULL_POINTER, ZOO_CALLBACK_FAILED.
+// candidate has index 0. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_CALLBACK_FAILED.
 zoo_status zoo_evaluate(struct zoo_trainer *trainer,
                         zoo_loss_fn loss_fn,
                         void *userdata,
@@ -620,7 +645,7 @@ zoo_status zoo_evaluate(struct zoo_trainer *trainer,
 
 // Inside a loss callback: runs the candidate's network θ_c on one input
 // `x[0..nx]` into `y[0..ny]`. Thread-safe for distinct candidates.
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE.
 zoo_status zoo_candidate_forward(struct zoo_candidate *candidate,
                                  const double *x,
                                  size_t nx,
@@ -629,7 +654,7 @@ zoo_status zoo_candidate_forward(struct zoo_candidate *candidate,
 
 // Inside a loss callback: runs θ_c on `nrows` inputs stored row-major in
 // `x[0..nx]` into `y[0..ny]` (nx = nrows × inputs, ny = nrows × outputs).
-// Thread-safe for distinct candidates. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+// Thread-safe for distinct candidates. Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE.
 zoo_status zoo_candidate_forward_batch(struct zoo_candidate *candidate,
                                        const double *x,
                                        size_t nx,
@@ -673,18 +698,25 @@ void zoo_trainer_free(struct zoo_trainer *trainer);
 // Sets one option, e.g. `zoo_trainer_set(t, "lr", "1e-4")`, or several
 // when `key` is NULL and `value` is a "key=value ..." string. All or
 // nothing: on error no option changes.
-// Errors: ZOO_NULL_POINTER, ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
 // ZOO_BAD_STATE (an ask/tell iteration is open), ZOO_INVALID_STRING.
 zoo_status zoo_trainer_set(struct zoo_trainer *trainer, const char *key, const char *value);
 
 // Writes the current value of option `key` as a NUL-terminated string
 // into `value[0..capacity]`.
-// Errors: ZOO_NULL_POINTER, ZOO_UNKNOWN_OPTION, ZOO_BAD_SIZE (capacity too
-// small; the message says how many bytes are needed), ZOO_INVALID_STRING.
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_UNKNOWN_OPTION, ZOO_BAD_SIZE
+// (capacity too small; the message says how many bytes are needed, and
+// `zoo_trainer_get_size` returns that number), ZOO_INVALID_STRING.
 zoo_status zoo_trainer_get(const struct zoo_trainer *trainer,
                            const char *key,
                            char *value,
                            size_t capacity);
+
+// Writes the size `zoo_trainer_get` needs for option `key` (its value's
+// bytes plus the terminating NUL) to `*size`, so a host can allocate the
+// buffer first, as with `snprintf(NULL, 0, ...)`.
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_UNKNOWN_OPTION, ZOO_INVALID_STRING.
+zoo_status zoo_trainer_get_size(const struct zoo_trainer *trainer, const char *key, size_t *size);
 
 // Writes the number of parameters of the trained model to `*out`.
 // Errors: ZOO_NULL_POINTER.
@@ -692,12 +724,12 @@ zoo_status zoo_trainer_num_params(const struct zoo_trainer *trainer, size_t *out
 
 // Copies the current weights θ_k into `params[0..n]` (n = number of
 // parameters; layout as in `zoo_model_get_params`).
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_SIZE.
 zoo_status zoo_trainer_get_params(const struct zoo_trainer *trainer, double *params, size_t n);
 
 // Replaces the current weights with `params[0..n]`; optimizer state is
 // kept. On error nothing changes.
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (non-finite
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (non-finite
 // value, non-zero masked coordinate), ZOO_BAD_STATE (an ask/tell
 // iteration is open).
 zoo_status zoo_trainer_set_params(struct zoo_trainer *trainer, const double *params, size_t n);
@@ -705,7 +737,7 @@ zoo_status zoo_trainer_set_params(struct zoo_trainer *trainer, const double *par
 // Creates a new model holding a copy of the current weights, e.g. to run
 // the trained network with `zoo_model_forward` or to start another
 // trainer. On success `*out` owns it: free it with `zoo_model_free`.
-// Errors: ZOO_NULL_POINTER.
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY.
 zoo_status zoo_trainer_copy_model(const struct zoo_trainer *trainer, struct zoo_model **out);
 
 // Writes the number of completed iterations (updates applied) to `*out`.
@@ -713,7 +745,7 @@ zoo_status zoo_trainer_copy_model(const struct zoo_trainer *trainer, struct zoo_
 zoo_status zoo_trainer_iteration(const struct zoo_trainer *trainer, uint64_t *out);
 
 // Writes the number of candidates per iteration (of the open iteration,
-// if any) to `*out`. Errors: ZOO_NULL_POINTER.
+// if any) to `*out`. Errors: ZOO_NULL_POINTER, ZOO_BUSY.
 zoo_status zoo_trainer_num_candidates(const struct zoo_trainer *trainer, size_t *out);
 
 // Writes one metric of the last completed iteration to `*value`. Names:

@@ -87,3 +87,53 @@ fn fortran_constants_match_the_header() {
     }
     assert!(checked >= 24, "found only {checked} constants in zoo.f90");
 }
+
+/// zoo.h compiles cleanly as C99, C11 and C17 and as C++11 to C++20 under
+/// -Wall -Wextra -pedantic -Werror, with the system's gcc and g++.
+#[test]
+fn header_compiles_cleanly_as_c_and_cpp() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("zoo-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = "#include \"zoo.h\"\n\
+        static int32_t loss(void *u, zoo_candidate *c, double *l) { (void)u; (void)c; *l = 0; return 0; }\n\
+        int main(void) {\n\
+            zoo_loss_fn f = loss;\n\
+            zoo_status s = ZOO_BUSY;\n\
+            return (int)(s == ZOO_OK) + (f == 0) + (ZOO_VERSION_NUMBER < 0) + (int)zoo_version_number() * 0;\n\
+        }\n";
+    let c = dir.join("use.c");
+    let cpp = dir.join("use.cpp");
+    std::fs::write(&c, source).unwrap();
+    std::fs::write(&cpp, source).unwrap();
+    let cases = [
+        ("gcc", "-std=c99", &c),
+        ("gcc", "-std=c11", &c),
+        ("gcc", "-std=c17", &c),
+        ("g++", "-std=c++11", &cpp),
+        ("g++", "-std=c++17", &cpp),
+        ("g++", "-std=c++20", &cpp),
+    ];
+    for (compiler, std, file) in cases {
+        let output = std::process::Command::new(compiler)
+            .args([
+                std,
+                "-Wall",
+                "-Wextra",
+                "-pedantic",
+                "-Werror",
+                "-fsyntax-only",
+                "-I",
+            ])
+            .arg(root.join("include"))
+            .arg(file)
+            .output()
+            .unwrap_or_else(|e| panic!("{compiler} runs: {e}"));
+        assert!(
+            output.status.success(),
+            "zoo.h with {compiler} {std}:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

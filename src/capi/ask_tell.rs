@@ -11,7 +11,7 @@ use crate::trainer::CandidateId;
 /// none is open) and writes its id to `*id`. Returns ZOO_NO_CANDIDATE (not
 /// an error; `*id` untouched) when every candidate of the iteration has
 /// been handed out and losses are still awaited.
-/// Errors: ZOO_NULL_POINTER, ZOO_BAD_STATE (the trainer has a communicator).
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_STATE (the trainer has a communicator).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_ask(trainer: *mut zoo_trainer, id: *mut u64) -> zoo_status {
     guard(|| {
@@ -77,7 +77,7 @@ fn refuse_communicator(trainer: &crate::trainer::Trainer) -> Result<(), ZooError
 }
 
 /// Runs candidate `id`'s network on one input `x[0..nx]` into `y[0..ny]`.
-/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE (unknown,
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE (unknown,
 /// stale, not asked or already told).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_forward(
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn zoo_forward(
 }
 
 /// Runs candidate `id`'s network on `nrows` row-major inputs `x[0..nx]`
-/// into `y[0..ny]`. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE,
+/// into `y[0..ny]`. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE,
 /// ZOO_BAD_CANDIDATE.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_forward_batch(
@@ -114,7 +114,7 @@ pub unsafe extern "C" fn zoo_forward_batch(
 
 /// Copies candidate `id`'s parameters θ_c into `params[0..n]` (n = number
 /// of parameters), for hosts that run the network themselves (e.g. in a
-/// GPU kernel). Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE.
+/// GPU kernel). Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_candidate_params(
     trainer: *mut zoo_trainer,
@@ -136,7 +136,7 @@ pub unsafe extern "C" fn zoo_candidate_params(
 /// A non-finite loss under `nonfinite=error`, or an iteration that cannot
 /// produce an update, aborts the iteration: weights, optimizer state and
 /// the iteration counter are unchanged and the next `zoo_ask` starts it
-/// again. Errors: ZOO_NULL_POINTER, ZOO_BAD_CANDIDATE (unknown, stale, not
+/// again. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_CANDIDATE (unknown, stale, not
 /// asked, already told; nothing changes), ZOO_NONFINITE_LOSS,
 /// ZOO_ITERATION_FAILED.
 #[no_mangle]
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn zoo_tell(
 }
 
 /// Discards the open ask/tell iteration, if any: its ids become stale and
-/// nothing else changes. Errors: ZOO_NULL_POINTER.
+/// nothing else changes. Errors: ZOO_NULL_POINTER, ZOO_BUSY.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_abort_iteration(trainer: *mut zoo_trainer) -> zoo_status {
     guard(|| {

@@ -47,7 +47,7 @@ pub unsafe extern "C" fn zoo_model_load(
 /// iteration, optimizer moments) to `path`, atomically. Checkpoints are
 /// taken between iterations. With a communicator only rank 0 writes (the
 /// other ranks return ZOO_OK at once). Callbacks, communicator, batch and
-/// data term are not saved. Errors: ZOO_NULL_POINTER,
+/// data term are not saved. Errors: ZOO_NULL_POINTER, ZOO_BUSY,
 /// ZOO_INVALID_ARGUMENT (empty path), ZOO_BAD_STATE (an iteration is
 /// open), ZOO_IO_ERROR.
 #[no_mangle]
@@ -83,7 +83,7 @@ pub unsafe extern "C" fn zoo_trainer_load(
 /// code) by a trainer checkpoint of the same architecture: weights, mask,
 /// options, iteration and optimizer state. The communicator, batch and
 /// data term set on `trainer` are kept. On error nothing changes.
-/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT, ZOO_BAD_STATE (an
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT, ZOO_BAD_STATE (an
 /// iteration is open), ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT (including another
 /// architecture).
 #[no_mangle]

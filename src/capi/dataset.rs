@@ -54,7 +54,7 @@ fn callback_error(code: i32) -> LossError {
 /// candidate. `*loss` (may be NULL) receives the loss at the unperturbed
 /// point (or the mean of the candidates' losses for central estimators).
 /// Calls are made in order on the calling thread. On error nothing
-/// changes. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT
+/// changes. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT
 /// (nrows = 0), ZOO_CALLBACK_FAILED, ZOO_NONFINITE_LOSS,
 /// ZOO_ITERATION_FAILED, ZOO_BAD_STATE.
 #[no_mangle]
@@ -130,7 +130,7 @@ pub unsafe extern "C" fn zoo_step_output_samples(
 /// network on `nrows` row-major inputs `x[0..nx]`, `adjoint_fn` returns
 /// the loss and ∂L/∂outputs, and zoo backpropagates it through the
 /// network. `*loss` (may be NULL) receives the loss. On error nothing
-/// changes. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_CALLBACK_FAILED,
+/// changes. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_CALLBACK_FAILED,
 /// ZOO_NONFINITE_LOSS, ZOO_INVALID_ARGUMENT (a non-finite adjoint),
 /// ZOO_BAD_STATE.
 #[no_mangle]
@@ -173,7 +173,7 @@ pub unsafe extern "C" fn zoo_step_adjoint(
 /// with zoo_candidate_outputs and tell its loss with zoo_tell, or, when
 /// `per_sample` is 1, one loss per row with zoo_tell_samples. Option
 /// `space` picks output or weight perturbations. The batch is copied.
-/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (nrows = 0,
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (nrows = 0,
 /// per_sample not 0 or 1), ZOO_BAD_STATE (an iteration is open).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_set_batch(
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn zoo_trainer_set_batch(
 }
 
 /// Removes the batch: ask/tell candidates perturb weights again (rollout
-/// mode). Errors: ZOO_NULL_POINTER, ZOO_BAD_STATE (an iteration is open).
+/// mode). Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_STATE (an iteration is open).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_clear_batch(trainer: *mut zoo_trainer) -> zoo_status {
     guard(|| {
@@ -204,7 +204,7 @@ pub unsafe extern "C" fn zoo_trainer_clear_batch(trainer: *mut zoo_trainer) -> z
 
 /// Writes the outputs of candidate `id` on the batch into `y[0..ny]`
 /// (nrows × outputs, row-major): perturbed outputs under `space=output`,
-/// the network with θ_c under `space=weights`. Errors: ZOO_NULL_POINTER,
+/// the network with θ_c under `space=weights`. Errors: ZOO_NULL_POINTER, ZOO_BUSY,
 /// ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE, ZOO_BAD_STATE (no batch set).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_candidate_outputs(
@@ -222,7 +222,7 @@ pub unsafe extern "C" fn zoo_candidate_outputs(
 }
 
 /// Records one loss per batch row for candidate `id` (a batch set with
-/// per_sample = 1); as zoo_tell otherwise. Errors: ZOO_NULL_POINTER,
+/// per_sample = 1); as zoo_tell otherwise. Errors: ZOO_NULL_POINTER, ZOO_BUSY,
 /// ZOO_BAD_SIZE (nlosses is not the batch's nrows; nothing changes),
 /// ZOO_BAD_CANDIDATE, ZOO_BAD_STATE (the batch takes one loss),
 /// ZOO_NONFINITE_LOSS, ZOO_ITERATION_FAILED.
@@ -250,7 +250,7 @@ pub unsafe extern "C" fn zoo_tell_samples(
 /// (`x[0..nx]` inputs, `targets[0..ntargets]` outputs, row-major), with
 /// its exact gradient; the black-box part is estimated as before (the
 /// mixed loss). Replaces an earlier data term; the metric "data_loss"
-/// reports it. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE,
+/// reports it. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE,
 /// ZOO_INVALID_ARGUMENT (nrows = 0, weight < 0 or not finite, non-finite
 /// data), ZOO_BAD_STATE (an iteration is open).
 #[no_mangle]
@@ -271,7 +271,7 @@ pub unsafe extern "C" fn zoo_trainer_set_data_term(
     })
 }
 
-/// Removes the data term. Errors: ZOO_NULL_POINTER, ZOO_BAD_STATE (an
+/// Removes the data term. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_STATE (an
 /// iteration is open).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_clear_data_term(trainer: *mut zoo_trainer) -> zoo_status {

@@ -29,7 +29,7 @@ thread_local! {
 /// Xavier otherwise), biases are zero.
 ///
 /// On success `*out` owns a new model: free it with `zoo_model_free`.
-/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (too few or zero sizes),
+/// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_INVALID_ARGUMENT (too few or zero sizes),
 /// ZOO_INVALID_OPTION (unknown activation), ZOO_INVALID_STRING.
 /// Thread-safe.
 #[no_mangle]
@@ -59,7 +59,7 @@ pub unsafe extern "C" fn zoo_model_new_mlp(
 /// Xavier-uniform from `seed`, biases are zero.
 ///
 /// On success `*out` owns a new model: free it with `zoo_model_free`.
-/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (a zero size, or more
+/// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_INVALID_ARGUMENT (a zero size, or more
 /// than 100,000 monomials). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_model_new_polynomial(
@@ -153,7 +153,7 @@ pub unsafe extern "C" fn zoo_model_set_params(
 
 /// Runs the model on one input: `x[0..nx]` (nx = number of inputs) into
 /// `y[0..ny]` (ny = number of outputs).
-/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE. Thread-safe.
+/// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_model_forward(
     model: *const zoo_model,
@@ -167,7 +167,7 @@ pub unsafe extern "C" fn zoo_model_forward(
 
 /// Runs the model on `nrows` inputs stored row-major in `x[0..nx]`
 /// (nx = nrows × inputs) into `y[0..ny]` (ny = nrows × outputs).
-/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE. Thread-safe.
+/// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_model_forward_batch(
     model: *const zoo_model,
@@ -194,7 +194,7 @@ pub unsafe extern "C" fn zoo_model_forward_batch(
 /// squared error over all rows.
 ///
 /// All or nothing: on error the model is unchanged.
-/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (no rows,
+/// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (no rows,
 /// non-finite data), ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
 /// ZOO_ITERATION_FAILED (the fit diverged). Not thread-safe on the same model.
 #[no_mangle]

@@ -29,7 +29,7 @@ unsafe impl Send for HostAllreduce {}
 /// aborts the iteration on all (ZOO_RANK_FAILED on the others). zoo_ask is
 /// not available on such a trainer. The allreduce is called from the
 /// thread calling zoo_step.
-/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (rank ≥ size or size 0),
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT (rank ≥ size or size 0),
 /// ZOO_BAD_STATE.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_set_communicator(
@@ -62,7 +62,7 @@ pub unsafe extern "C" fn zoo_trainer_set_communicator(
 /// Collective: checks that every rank holds the same weights (one
 /// allreduce of a hash of θ). Writes 1 to `*consistent` when they agree,
 /// 0 when some rank diverged (1 without a communicator).
-/// Errors: ZOO_NULL_POINTER, ZOO_ALLREDUCE_FAILED.
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_ALLREDUCE_FAILED.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_check_consistency(
     trainer: *mut zoo_trainer,

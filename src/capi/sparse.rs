@@ -105,7 +105,7 @@ pub unsafe extern "C" fn zoo_model_set_mask(
 }
 
 /// Prunes the trainer's model like `zoo_model_prune`; optimizer state is
-/// kept. Errors: as `zoo_model_prune`, plus ZOO_BAD_STATE (an ask/tell
+/// kept. Errors: as `zoo_model_prune`, plus ZOO_BUSY, ZOO_BAD_STATE (an ask/tell
 /// iteration or a ZO-GraSP pruning is in progress).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_prune(
@@ -127,7 +127,7 @@ pub unsafe extern "C" fn zoo_trainer_prune(
 /// and the biases too when `include_biases` is 1; training continues with
 /// the rest (optimizer state is kept). `*pruned` (may be NULL) receives the
 /// number pruned. On error nothing changes.
-/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (a negative or
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT (a negative or
 /// non-finite threshold, include_biases not 0 or 1, or nothing would be
 /// left), ZOO_BAD_STATE (an iteration is open).
 #[no_mangle]
@@ -147,7 +147,7 @@ pub unsafe extern "C" fn zoo_trainer_threshold(
 }
 
 /// Copies the trainer's mask into `mask[0..n]` (1 active, 0 pruned).
-/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_SIZE.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_get_mask(
     trainer: *const zoo_trainer,
@@ -161,7 +161,7 @@ pub unsafe extern "C" fn zoo_trainer_get_mask(
 }
 
 /// Replaces the trainer's mask (1 active, 0 pruned); optimizer state is
-/// kept. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (bad
+/// kept. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (bad
 /// entry, or no active coordinate left), ZOO_BAD_STATE.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_set_mask(
@@ -178,7 +178,7 @@ pub unsafe extern "C" fn zoo_trainer_set_mask(
 }
 
 /// Writes the number of active (unpruned) parameters of the trainer's
-/// model to `*out`. Errors: ZOO_NULL_POINTER.
+/// model to `*out`. Errors: ZOO_NULL_POINTER, ZOO_BUSY.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_num_active(
     trainer: *const zoo_trainer,
@@ -199,7 +199,7 @@ pub unsafe extern "C" fn zoo_trainer_num_active(
 /// the iteration counter; the second restores θ and prunes the weights with
 /// the highest GraSP score −θ ⊙ Hg. `global` = 0 prunes each layer to
 /// `sparsity`, 1 counts it over all layers. `zoo_abort_iteration` cancels
-/// it. Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (sparsity, mu_h,
+/// it. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT (sparsity, mu_h,
 /// global), ZOO_BAD_STATE.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_begin_zo_grasp(

@@ -88,7 +88,7 @@ fn host_loss(
 /// unchanged and a retry evaluates the same candidates. The callback must
 /// not call functions of this trainer; it may call `zoo_candidate_*` on its
 /// candidate and any function of other handles.
-/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (unknown flag bits),
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT (unknown flag bits),
 /// ZOO_CALLBACK_FAILED, ZOO_NONFINITE_LOSS, ZOO_ITERATION_FAILED,
 /// ZOO_BAD_STATE (an ask/tell iteration is open).
 #[no_mangle]
@@ -121,7 +121,7 @@ pub unsafe extern "C" fn zoo_step(
 
 /// Evaluates `loss_fn` once at the current weights θ_k, without changing
 /// anything (a validation or test loss through the same black box). The
-/// candidate has index 0. Errors: ZOO_NULL_POINTER, ZOO_CALLBACK_FAILED.
+/// candidate has index 0. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_CALLBACK_FAILED.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_evaluate(
     trainer: *mut zoo_trainer,
@@ -141,7 +141,7 @@ pub unsafe extern "C" fn zoo_evaluate(
 
 /// Inside a loss callback: runs the candidate's network θ_c on one input
 /// `x[0..nx]` into `y[0..ny]`. Thread-safe for distinct candidates.
-/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+/// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_candidate_forward(
     candidate: *mut zoo_candidate,
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn zoo_candidate_forward(
 
 /// Inside a loss callback: runs θ_c on `nrows` inputs stored row-major in
 /// `x[0..nx]` into `y[0..ny]` (nx = nrows × inputs, ny = nrows × outputs).
-/// Thread-safe for distinct candidates. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+/// Thread-safe for distinct candidates. Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_candidate_forward_batch(
     candidate: *mut zoo_candidate,

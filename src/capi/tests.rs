@@ -56,6 +56,38 @@ fn version_macros_match_the_crate_version() {
 }
 
 #[test]
+fn get_size_tells_the_capacity_get_needs() {
+    let sizes = [1usize, 2, 1];
+    let (mut m, mut t) = (std::ptr::null_mut(), std::ptr::null_mut());
+    let mut size = 0;
+    let mut buffer = [0 as c_char; 64];
+    unsafe {
+        assert_eq!(
+            zoo_model_new_mlp(sizes.as_ptr(), 3, c"tanh".as_ptr(), 1, &mut m),
+            ZOO_OK
+        );
+        let options = c"metrics_file='/tmp/zoo get size test.jsonl'";
+        assert_eq!(zoo_trainer_new(m, options.as_ptr(), &mut t), ZOO_OK);
+        let key = c"metrics_file".as_ptr();
+        assert_eq!(zoo_trainer_get_size(t, key, &mut size), ZOO_OK);
+        assert_eq!(size, "/tmp/zoo get size test.jsonl".len() + 1);
+        assert_eq!(
+            zoo_trainer_get(t, key, buffer.as_mut_ptr(), size - 1),
+            ZOO_BAD_SIZE
+        );
+        assert_eq!(zoo_trainer_get(t, key, buffer.as_mut_ptr(), size), ZOO_OK);
+        assert_eq!(text(buffer.as_ptr()), "/tmp/zoo get size test.jsonl");
+        assert_eq!(
+            zoo_trainer_get_size(t, c"nope".as_ptr(), &mut size),
+            ZOO_UNKNOWN_OPTION
+        );
+        zoo_trainer_free(t);
+        zoo_model_free(m);
+    }
+    let _ = std::fs::remove_file("/tmp/zoo get size test.jsonl");
+}
+
+#[test]
 fn errors_set_the_thread_local_message_and_panics_are_caught() {
     let status = guard(|| Err(ZooError::NullPointer("thing")));
     assert_eq!(status, ZOO_NULL_POINTER);

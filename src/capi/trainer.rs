@@ -111,7 +111,7 @@ pub unsafe extern "C" fn zoo_trainer_free(trainer: *mut zoo_trainer) {
 /// Sets one option, e.g. `zoo_trainer_set(t, "lr", "1e-4")`, or several
 /// when `key` is NULL and `value` is a "key=value ..." string. All or
 /// nothing: on error no option changes.
-/// Errors: ZOO_NULL_POINTER, ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
 /// ZOO_BAD_STATE (an ask/tell iteration is open), ZOO_INVALID_STRING.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_set(
@@ -133,8 +133,9 @@ pub unsafe extern "C" fn zoo_trainer_set(
 
 /// Writes the current value of option `key` as a NUL-terminated string
 /// into `value[0..capacity]`.
-/// Errors: ZOO_NULL_POINTER, ZOO_UNKNOWN_OPTION, ZOO_BAD_SIZE (capacity too
-/// small; the message says how many bytes are needed), ZOO_INVALID_STRING.
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_UNKNOWN_OPTION, ZOO_BAD_SIZE
+/// (capacity too small; the message says how many bytes are needed, and
+/// `zoo_trainer_get_size` returns that number), ZOO_INVALID_STRING.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_get(
     trainer: *const zoo_trainer,
@@ -158,6 +159,24 @@ pub unsafe extern "C" fn zoo_trainer_get(
     })
 }
 
+/// Writes the size `zoo_trainer_get` needs for option `key` (its value's
+/// bytes plus the terminating NUL) to `*size`, so a host can allocate the
+/// buffer first, as with `snprintf(NULL, 0, ...)`.
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_UNKNOWN_OPTION, ZOO_INVALID_STRING.
+#[no_mangle]
+pub unsafe extern "C" fn zoo_trainer_get_size(
+    trainer: *const zoo_trainer,
+    key: *const c_char,
+    size: *mut usize,
+) -> zoo_status {
+    guard(|| {
+        let size = out_ptr(size, "size")?;
+        let text = shared(trainer, "zoo_trainer_get_size")?.get(string(key, "key")?)?;
+        *size = text.len() + 1;
+        ok()
+    })
+}
+
 /// Writes the number of parameters of the trained model to `*out`.
 /// Errors: ZOO_NULL_POINTER.
 #[no_mangle]
@@ -174,7 +193,7 @@ pub unsafe extern "C" fn zoo_trainer_num_params(
 
 /// Copies the current weights θ_k into `params[0..n]` (n = number of
 /// parameters; layout as in `zoo_model_get_params`).
-/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_SIZE.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_get_params(
     trainer: *const zoo_trainer,
@@ -194,7 +213,7 @@ pub unsafe extern "C" fn zoo_trainer_get_params(
 
 /// Replaces the current weights with `params[0..n]`; optimizer state is
 /// kept. On error nothing changes.
-/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (non-finite
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_SIZE, ZOO_INVALID_ARGUMENT (non-finite
 /// value, non-zero masked coordinate), ZOO_BAD_STATE (an ask/tell
 /// iteration is open).
 #[no_mangle]
@@ -213,7 +232,7 @@ pub unsafe extern "C" fn zoo_trainer_set_params(
 /// Creates a new model holding a copy of the current weights, e.g. to run
 /// the trained network with `zoo_model_forward` or to start another
 /// trainer. On success `*out` owns it: free it with `zoo_model_free`.
-/// Errors: ZOO_NULL_POINTER.
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_copy_model(
     trainer: *const zoo_trainer,
@@ -242,7 +261,7 @@ pub unsafe extern "C" fn zoo_trainer_iteration(
 }
 
 /// Writes the number of candidates per iteration (of the open iteration,
-/// if any) to `*out`. Errors: ZOO_NULL_POINTER.
+/// if any) to `*out`. Errors: ZOO_NULL_POINTER, ZOO_BUSY.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_num_candidates(
     trainer: *const zoo_trainer,
