@@ -72,6 +72,11 @@
 // The largest value of option `threads` (threads start on first use).
 #define ZOO_MAX_THREADS 1024
 
+// The highest degree: monomials are built by a recursion as deep as
+// the degree (a host thread's stack must hold it), and useful
+// libraries stop at a few.
+#define Polynomial_MAX_DEGREE 1000
+
 // Status of every fallible zoo call. Values are never renumbered or reused.
 enum zoo_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -269,20 +274,26 @@ zoo_status zoo_tell(struct zoo_trainer *trainer, uint64_t id, double loss, int32
 zoo_status zoo_abort_iteration(struct zoo_trainer *trainer);
 
 // Saves the model (weights, mask, architecture) to the file `path`,
-// atomically: a crash or an error leaves the previous file intact.
+// atomically: a crash or an error leaves the previous file intact. A
+// symbolic link is followed (the file it names is replaced, the link
+// stays); a device, FIFO, socket or directory is never written.
 // Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (empty path),
-// ZOO_IO_ERROR.
+// ZOO_IO_ERROR (including a path naming a device, FIFO or directory).
 zoo_status zoo_model_save(const struct zoo_model *model, const char *path);
 
 // Loads a model from a model or trainer checkpoint. On success `*out`
 // owns it: free it with zoo_model_free. Errors: ZOO_NULL_POINTER,
 // ZOO_INVALID_ARGUMENT (empty path), ZOO_IO_ERROR (unreadable file),
-// ZOO_BAD_CHECKPOINT (not a zoo checkpoint, truncated, corrupted, or
-// from a newer zoo; the message says which).
+// ZOO_BAD_CHECKPOINT (not a regular file, not a zoo checkpoint,
+// truncated, corrupted, or from a newer zoo; the message says which;
+// sizes are checked against the file before its payload is read),
+// ZOO_OUT_OF_MEMORY.
 zoo_status zoo_model_load(const char *path, struct zoo_model **out);
 
-// Saves the whole trainer state (weights, mask, architecture, options,
-// iteration, optimizer moments) to `path`, atomically. Checkpoints are
+// Saves the whole trainer state (weights, mask, architecture, training
+// options, iteration, optimizer moments) to `path`, atomically, as
+// zoo_model_save does. The host's environment options (threads,
+// metrics_file, progress_every, partition) are not saved. Checkpoints are
 // taken between iterations. With a communicator only rank 0 writes (the
 // other ranks return ZOO_OK at once). Callbacks, communicator, batch and
 // data term are not saved. Errors: ZOO_NULL_POINTER, ZOO_BUSY,
@@ -292,17 +303,21 @@ zoo_status zoo_trainer_save(const struct zoo_trainer *trainer, const char *path)
 
 // Creates a trainer from a trainer checkpoint; training continues bit
 // for bit where the saved one stopped. On success `*out` owns it: free it
-// with zoo_trainer_free. Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT,
-// ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT.
+// with zoo_trainer_free. Environment options (threads, metrics_file,
+// progress_every, partition) take their defaults: set them afterwards.
+// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT, ZOO_IO_ERROR,
+// ZOO_BAD_CHECKPOINT, ZOO_OUT_OF_MEMORY.
 zoo_status zoo_trainer_load(const char *path, struct zoo_trainer **out);
 
 // Replaces the state of an existing trainer (built by the host's usual
 // code) by a trainer checkpoint of the same architecture: weights, mask,
-// options, iteration and optimizer state. The communicator, batch and
-// data term set on `trainer` are kept. On error nothing changes.
+// training options, iteration and optimizer state. The host's
+// environment options (threads, metrics_file, progress_every, partition),
+// communicator, batch and data term set on `trainer` are kept. On error
+// nothing changes.
 // Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT, ZOO_BAD_STATE (an
 // iteration is open), ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT (including another
-// architecture).
+// architecture), ZOO_OUT_OF_MEMORY.
 zoo_status zoo_trainer_restore(struct zoo_trainer *trainer, const char *path);
 
 // One iteration in dataset mode: zoo runs the network on `nrows`

@@ -10,9 +10,11 @@ use crate::trainer::Trainer;
 use std::ffi::c_char;
 
 /// Saves the model (weights, mask, architecture) to the file `path`,
-/// atomically: a crash or an error leaves the previous file intact.
+/// atomically: a crash or an error leaves the previous file intact. A
+/// symbolic link is followed (the file it names is replaced, the link
+/// stays); a device, FIFO, socket or directory is never written.
 /// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (empty path),
-/// ZOO_IO_ERROR.
+/// ZOO_IO_ERROR (including a path naming a device, FIFO or directory).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_model_save(
     model: *const zoo_model,
@@ -28,8 +30,10 @@ pub unsafe extern "C" fn zoo_model_save(
 /// Loads a model from a model or trainer checkpoint. On success `*out`
 /// owns it: free it with zoo_model_free. Errors: ZOO_NULL_POINTER,
 /// ZOO_INVALID_ARGUMENT (empty path), ZOO_IO_ERROR (unreadable file),
-/// ZOO_BAD_CHECKPOINT (not a zoo checkpoint, truncated, corrupted, or
-/// from a newer zoo; the message says which).
+/// ZOO_BAD_CHECKPOINT (not a regular file, not a zoo checkpoint,
+/// truncated, corrupted, or from a newer zoo; the message says which;
+/// sizes are checked against the file before its payload is read),
+/// ZOO_OUT_OF_MEMORY.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_model_load(
     path: *const c_char,
@@ -43,8 +47,10 @@ pub unsafe extern "C" fn zoo_model_load(
     })
 }
 
-/// Saves the whole trainer state (weights, mask, architecture, options,
-/// iteration, optimizer moments) to `path`, atomically. Checkpoints are
+/// Saves the whole trainer state (weights, mask, architecture, training
+/// options, iteration, optimizer moments) to `path`, atomically, as
+/// zoo_model_save does. The host's environment options (threads,
+/// metrics_file, progress_every, partition) are not saved. Checkpoints are
 /// taken between iterations. With a communicator only rank 0 writes (the
 /// other ranks return ZOO_OK at once). Callbacks, communicator, batch and
 /// data term are not saved. Errors: ZOO_NULL_POINTER, ZOO_BUSY,
@@ -64,8 +70,10 @@ pub unsafe extern "C" fn zoo_trainer_save(
 
 /// Creates a trainer from a trainer checkpoint; training continues bit
 /// for bit where the saved one stopped. On success `*out` owns it: free it
-/// with zoo_trainer_free. Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT,
-/// ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT.
+/// with zoo_trainer_free. Environment options (threads, metrics_file,
+/// progress_every, partition) take their defaults: set them afterwards.
+/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT, ZOO_IO_ERROR,
+/// ZOO_BAD_CHECKPOINT, ZOO_OUT_OF_MEMORY.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_load(
     path: *const c_char,
@@ -81,11 +89,13 @@ pub unsafe extern "C" fn zoo_trainer_load(
 
 /// Replaces the state of an existing trainer (built by the host's usual
 /// code) by a trainer checkpoint of the same architecture: weights, mask,
-/// options, iteration and optimizer state. The communicator, batch and
-/// data term set on `trainer` are kept. On error nothing changes.
+/// training options, iteration and optimizer state. The host's
+/// environment options (threads, metrics_file, progress_every, partition),
+/// communicator, batch and data term set on `trainer` are kept. On error
+/// nothing changes.
 /// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT, ZOO_BAD_STATE (an
 /// iteration is open), ZOO_IO_ERROR, ZOO_BAD_CHECKPOINT (including another
-/// architecture).
+/// architecture), ZOO_OUT_OF_MEMORY.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_restore(
     trainer: *mut zoo_trainer,

@@ -95,6 +95,23 @@ fn a_batch_whose_size_wraps_is_refused_and_ask_still_works() {
 }
 
 #[test]
+fn a_polynomial_degree_too_deep_for_the_stack_is_refused() {
+    let mut m = null_mut();
+    let status = unsafe { zoo_model_new_polynomial(1, 99_999, 1, 1, &mut m) };
+    assert_eq!(status, ZOO_INVALID_ARGUMENT);
+    assert!(last_error_text().contains("[1, 1000]"));
+    let status = unsafe { zoo_model_new_polynomial(1, 1000, 1, 1, &mut m) };
+    assert_eq!(status, ZOO_OK, "the limit itself is accepted");
+    unsafe { zoo_model_free(m) };
+}
+
+fn last_error_text() -> String {
+    unsafe { std::ffi::CStr::from_ptr(zoo_last_error()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
 fn a_model_too_large_to_allocate_is_out_of_memory() {
     let sizes = [1usize, 1 << 40, 1];
     let mut m = null_mut();
