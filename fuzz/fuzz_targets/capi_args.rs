@@ -34,7 +34,53 @@ impl Input<'_> {
 }
 
 fn check(status: zoo_status) {
-    assert!((status as u32) <= zoo_status::ZOO_BAD_CHECKPOINT as u32);
+    assert!((status as u32) <= zoo_status::ZOO_BUSY as u32);
+}
+
+/// Row counts: small ones, and ones whose product with a width wraps.
+fn rows(input: &mut Input) -> usize {
+    match input.byte() % 8 {
+        0 => (1 << 63) + 1,
+        1 => (1 << 59) + 1,
+        2 => usize::MAX,
+        _ => input.size(5),
+    }
+}
+
+/// What a loss callback tries on its own trainer: every such call must be
+/// refused as busy, and the candidate is kept to be used after the step.
+struct Nested {
+    trainer: *mut zoo_trainer,
+    call: u8,
+    kept: std::sync::atomic::AtomicPtr<zoo_candidate>,
+}
+
+unsafe extern "C" fn nesting_loss(
+    userdata: *mut std::ffi::c_void,
+    candidate: *mut zoo_candidate,
+    out: *mut f64,
+) -> i32 {
+    let n = &*userdata.cast::<Nested>();
+    let t = n.trainer;
+    let mut p = [0.0; 4];
+    let (mut id, mut count) = (0u64, 0usize);
+    let status = match n.call % 6 {
+        0 => zoo_step(t, Some(nesting_loss), userdata, 0, ptr::null_mut()),
+        1 => zoo_ask(t, &mut id),
+        2 => zoo_trainer_set(t, c"lr".as_ptr(), c"0.5".as_ptr()),
+        3 => zoo_trainer_get_params(t, p.as_mut_ptr(), 4),
+        4 => zoo_ask_batch(t, &mut id, 1, &mut count),
+        _ => {
+            zoo_trainer_free(t);
+            zoo_status::ZOO_BUSY
+        }
+    };
+    assert_eq!(status, zoo_status::ZOO_BUSY);
+    n.kept.store(candidate, std::sync::atomic::Ordering::SeqCst);
+    let mut index = 0;
+    check(zoo_candidate_index(candidate, &mut index));
+    *out = index as f64;
+    0
 }
 
 unsafe extern "C" fn loss(
@@ -95,7 +141,7 @@ fuzz_target!(|data: &[u8]| {
             check(zoo_trainer_new(model, ptr::null(), &mut trainer));
         }
         for _ in 0..input.size(12) {
-            let (nx, ny, nrows) = (input.size(20), input.size(20), input.size(5));
+            let (nx, ny, nrows) = (input.size(20), input.size(20), rows(&mut input));
             let x = input.values(nx);
             let mut y = vec![0.0; ny];
             match input.byte() % 9 {
@@ -154,6 +200,22 @@ fuzz_target!(|data: &[u8]| {
                             x.first().copied().unwrap_or(f64::NAN),
                             ptr::null_mut(),
                         ));
+                    }
+                }
+                8 if input.byte() % 3 == 0 => {
+                    let mut nested = Nested {
+                        trainer,
+                        call: input.byte(),
+                        kept: Default::default(),
+                    };
+                    let flags = u32::from(input.byte() % 2);
+                    let ud = (&mut nested as *mut Nested).cast();
+                    check(zoo_step(trainer, Some(nesting_loss), ud, flags, ptr::null_mut()));
+                    let kept = nested.kept.into_inner();
+                    if !kept.is_null() {
+                        let mut index = 0;
+                        let status = zoo_candidate_index(kept, &mut index);
+                        assert_eq!(status, zoo_status::ZOO_BAD_CANDIDATE);
                     }
                 }
                 8 if input.byte() % 2 == 0 => {
