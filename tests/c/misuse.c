@@ -11,51 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "zoo.h"
 #include "zoo_test_hooks.h"
-
-static int passed = 0, failed = 0;
-
-#define EXPECT(cond)                                                       \
-    do {                                                                   \
-        if (cond) {                                                        \
-            passed++;                                                      \
-        } else {                                                           \
-            failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                  \
-    } while (0)
-
-/* `got` is `want` and the last error message contains `needle`. */
-#define EXPECT_STATUS(got, want, needle) expect_status((got), (want), (needle), __LINE__, #got)
-
-static void expect_status(zoo_status got, zoo_status want, const char *needle, int line, const char *call) {
-    const char *message = zoo_last_error();
-    if (got == want && (needle == NULL || strstr(message, needle) != NULL)) {
-        passed++;
-        return;
-    }
-    failed++;
-    fprintf(stderr, "FAIL line %d: %s returned %s (wanted %s), last error \"%s\" (wanted to contain \"%s\")\n", line,
-            call, zoo_status_name(got), zoo_status_name(want), message, needle ? needle : "");
-}
-
-#define NPARAMS 17 /* 2-4-1 network: 2*4 + 4 + 4 + 1 */
-
-static zoo_model *new_model(void) {
-    const size_t sizes[] = {2, 4, 1};
-    zoo_model *model = NULL;
-    if (zoo_model_new_mlp(sizes, 3, "tanh", 1, &model) != ZOO_OK) abort();
-    return model;
-}
-
-static zoo_trainer *new_trainer(const char *options) {
-    zoo_model *model = new_model();
-    zoo_trainer *trainer = NULL;
-    if (zoo_trainer_new(model, options, &trainer) != ZOO_OK) abort();
-    zoo_model_free(model);
-    return trainer;
-}
 
 /* Snapshot of a trainer's weights and iteration counter. */
 typedef struct {
