@@ -72,11 +72,6 @@
 // The largest value of option `threads` (threads start on first use).
 #define ZOO_MAX_THREADS 1024
 
-// The highest degree: monomials are built by a recursion as deep as
-// the degree (a host thread's stack must hold it), and useful
-// libraries stop at a few.
-#define Polynomial_MAX_DEGREE 1000
-
 // Status of every fallible zoo call. Values are never renumbered or reused.
 enum zoo_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L

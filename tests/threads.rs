@@ -38,11 +38,19 @@ fn threads_start_on_first_use_and_are_capped() {
     let mut trainer = Trainer::new(model.clone(), "threads=6 estimator=rge-central q=4").unwrap();
     assert_eq!(trainer.num_threads(), 6);
     trainer.step(loss).unwrap();
-    assert_eq!(zoo_threads(), 0, "neither creation nor a sequential step starts threads");
+    assert_eq!(
+        zoo_threads(),
+        0,
+        "neither creation nor a sequential step starts threads"
+    );
     trainer.step_parallel(loss).unwrap();
     assert_eq!(zoo_threads(), 6);
     trainer.set("threads", "3").unwrap();
-    assert_eq!(settled_zoo_threads(0), 0, "changing threads stops the old pool");
+    assert_eq!(
+        settled_zoo_threads(0),
+        0,
+        "changing threads stops the old pool"
+    );
     trainer.step_parallel(loss).unwrap();
     assert_eq!(zoo_threads(), 3);
     drop(trainer);

@@ -310,7 +310,7 @@ pub fn load_model(path: &Path) -> Result<Model> {
 /// The highest polynomial degree a checkpoint may declare: features are
 /// built by a recursion as deep as the degree, and useful libraries
 /// stop at a few.
-pub const MAX_FEATURE_DEGREE: usize = crate::model::Polynomial::MAX_DEGREE;
+pub const MAX_FEATURE_DEGREE: usize = crate::model::MAX_FEATURE_DEGREE;
 
 /// The number of monomials of `inputs` variables with degrees 1 to
 /// `degree` (C(inputs + degree, degree) − 1), or `None` when it is over

@@ -48,7 +48,7 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     let header_len = u64::from_le_bytes(prefix);
     if header_len > MAX_HEADER_BYTES {
         return Err(bad(format!(
-            "header length {header_len} bytes is over the limit of {MAX_HEADER_BYTES} bytes: not a zoo checkpoint (corrupted?)"
+            "header length {header_len} bytes is over the limit of {MAX_HEADER_BYTES} bytes: not a zoo checkpoint (a safetensors file starts with its header length)"
         )));
     }
     let after_prefix = size - 8;

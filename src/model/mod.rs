@@ -21,6 +21,7 @@ use crate::error::{Result, ZooError};
 use crate::rng::{stream, Purpose};
 use crate::size::try_vec;
 pub(crate) use network::{check_len, check_rows};
+pub(crate) use polynomial::MAX_DEGREE as MAX_FEATURE_DEGREE;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 

@@ -24,18 +24,18 @@ pub struct Polynomial {
     starts: Vec<usize>,
 }
 
-impl Polynomial {
-    /// The highest degree: monomials are built by a recursion as deep as
-    /// the degree (a host thread's stack must hold it), and useful
-    /// libraries stop at a few.
-    pub const MAX_DEGREE: usize = 1000;
+/// The highest degree: monomials are built by a recursion as deep as the
+/// degree (a host thread's stack must hold it), and useful libraries stop
+/// at a few.
+pub(crate) const MAX_DEGREE: usize = 1000;
 
+impl Polynomial {
     /// All monomials of `inputs` variables with degree 1..=`degree`.
     pub fn new(inputs: usize, degree: usize) -> Result<Self> {
-        if inputs == 0 || degree == 0 || degree > Self::MAX_DEGREE {
+        if inputs == 0 || degree == 0 || degree > MAX_DEGREE {
             return Err(ZooError::InvalidArgument(format!(
                 "polynomial features need inputs ≥ 1 and degree in [1, {}], got {inputs} inputs and degree {degree}",
-                Self::MAX_DEGREE
+                MAX_DEGREE
             )));
         }
         let mut poly = Self {

@@ -50,42 +50,46 @@ impl Trainer {
     /// A trainer with a communicator hands out nothing: across ranks, use
     /// `step` or `step_parallel`.
     pub fn ask(&mut self) -> Option<CandidateId> {
-        if self.comm.is_some() {
+        if self.ranks.comm.is_some() {
             return None;
         }
-        if self.ask.is_none() {
+        if self.open.ask.is_none() {
             let candidates = if self.asks_in_output_space() {
                 let batch = self
+                    .dataset
                     .batch
                     .as_ref()
                     .expect("checked by asks_in_output_space");
                 let iteration = self
                     .open_outputs(&batch.x, batch.rows, batch.per_sample)
                     .expect("set_batch checked the batch's shape");
-                self.serial += 1;
-                self.output_iteration.insert(iteration).num_candidates()
+                self.open.serial += 1;
+                self.dataset
+                    .output_iteration
+                    .insert(iteration)
+                    .num_candidates()
             } else {
                 self.open();
-                self.plan.num_candidates()
+                self.estimation.plan.num_candidates()
             };
-            self.ask = Some(AskState {
+            self.open.ask = Some(AskState {
                 status: vec![Status::Waiting; candidates],
                 next: 0,
                 told: 0,
                 started: Instant::now(),
             });
-            for slot in &mut self.ask_slots {
+            for slot in &mut self.open.ask_slots {
                 slot.holder = None;
             }
         }
-        let state = self.ask.as_mut().expect("opened above");
+        let state = self.open.ask.as_mut().expect("opened above");
         if state.next == state.status.len() {
             return None;
         }
         let c = state.next;
         state.status[c] = Status::Asked;
         state.next += 1;
-        Some(CandidateId::new(self.serial, c))
+        Some(CandidateId::new(self.open.serial, c))
     }
 
     /// Hands out up to `max` candidates at once (fewer at the end of an
@@ -109,10 +113,11 @@ impl Trainer {
             reason: reason.into(),
         };
         let state = self
+            .open
             .ask
             .as_ref()
             .ok_or_else(|| bad("no iteration is open; call ask first"))?;
-        if id.serial() != self.serial {
+        if id.serial() != self.open.serial {
             return Err(bad(
                 "stale: it belongs to an iteration that completed or was aborted",
             ));
@@ -141,16 +146,16 @@ impl Trainer {
         let c = self.resolve(id)?;
         self.ensure_weight_candidate()?;
         let slot = materialized(
-            &mut self.ask_slots,
-            &self.plan,
+            &mut self.open.ask_slots,
+            &self.estimation.plan,
             self.model.params(),
-            &self.active,
-            self.serial,
+            &self.estimation.active,
+            self.open.serial,
             c,
         );
         let reuse = self.config.feature_reuse.then_some((
-            &self.plan,
-            &self.active[..],
+            &self.estimation.plan,
+            &self.estimation.active[..],
             self.model.params(),
         ));
         slot.scratch
@@ -164,11 +169,11 @@ impl Trainer {
         self.ensure_weight_candidate()?;
         check_len("candidate parameters", self.model.num_params(), out.len())?;
         let slot = materialized(
-            &mut self.ask_slots,
-            &self.plan,
+            &mut self.open.ask_slots,
+            &self.estimation.plan,
             self.model.params(),
-            &self.active,
-            self.serial,
+            &self.estimation.active,
+            self.open.serial,
             c,
         );
         out.copy_from_slice(slot.scratch.params());
@@ -177,7 +182,7 @@ impl Trainer {
 
     /// Output-space candidates perturb outputs; their weights are θ.
     fn ensure_weight_candidate(&self) -> Result<()> {
-        match self.output_iteration {
+        match self.dataset.output_iteration {
             Some(_) => Err(ZooError::BadState(
                 "this iteration perturbs the batch's outputs (space=output), not the weights; read them with candidate_outputs".into(),
             )),
@@ -193,7 +198,7 @@ impl Trainer {
     /// state and the iteration counter are unchanged and the next `ask`
     /// starts the iteration again.
     pub fn tell(&mut self, id: CandidateId, loss: f64) -> Result<Option<IterationMetrics>> {
-        if self.batch.as_ref().is_some_and(|b| b.per_sample) {
+        if self.dataset.batch.as_ref().is_some_and(|b| b.per_sample) {
             return Err(ZooError::BadState(
                 "the batch was set with per-sample losses; tell one loss per row with tell_samples"
                     .into(),
@@ -209,24 +214,25 @@ impl Trainer {
         losses: &[f64],
     ) -> Result<Option<IterationMetrics>> {
         let c = self.resolve(id)?;
-        let recorded = match &mut self.output_iteration {
+        let recorded = match &mut self.dataset.output_iteration {
             Some(iteration) => iteration.record(c, losses),
             None => {
                 // Per-row losses in weight space: the loss is their sum.
                 let loss = losses.iter().sum();
                 self.evaluation()
                     .check(c, loss)
-                    .map(|_| self.losses[c] = loss)
+                    .map(|_| self.open.losses[c] = loss)
             }
         };
         if let Err(e) = recorded {
             self.abort_iteration();
             return Err(e);
         }
-        if let Some(slot) = self.ask_slots.iter_mut().find(|s| s.holder == Some(c)) {
+        if let Some(slot) = self.open.ask_slots.iter_mut().find(|s| s.holder == Some(c)) {
             slot.holder = None;
         }
         let state = self
+            .open
             .ask
             .as_mut()
             .expect("resolved ids imply an open iteration");
@@ -236,14 +242,18 @@ impl Trainer {
             return Ok(None);
         }
         let started = state.started;
-        self.ask = None;
-        match self.output_iteration.take() {
+        self.open.ask = None;
+        match self.dataset.output_iteration.take() {
             Some(iteration) => {
-                let batch = self.batch.take().expect("output iterations need a batch");
+                let batch = self
+                    .dataset
+                    .batch
+                    .take()
+                    .expect("output iterations need a batch");
                 let outcome = self
                     .finish_outputs(&batch.x, batch.rows, iteration, started)
                     .copied();
-                self.batch = Some(batch);
+                self.dataset.batch = Some(batch);
                 outcome.map(Some)
             }
             None => self.finish(started).copied().map(Some),
@@ -252,10 +262,10 @@ impl Trainer {
 
     /// Discards the open ask/tell iteration, if any; nothing else changes.
     pub fn abort_iteration(&mut self) {
-        self.ask = None;
-        self.output_iteration = None;
+        self.open.ask = None;
+        self.dataset.output_iteration = None;
         self.cancel_zo_grasp();
-        for slot in &mut self.ask_slots {
+        for slot in &mut self.open.ask_slots {
             slot.holder = None;
         }
     }

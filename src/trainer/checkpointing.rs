@@ -116,13 +116,13 @@ impl Trainer {
         loaded.config = config;
         loaded.pool = self.pool.take();
         loaded.resize_scratch();
-        loaded.metrics_log = self.metrics_log.take();
-        loaded.metrics_write_errors = self.metrics_write_errors;
-        loaded.comm = self.comm.take();
-        loaded.batch = self.batch.take();
-        loaded.data_term = self.data_term.take();
+        loaded.log.metrics_log = self.log.metrics_log.take();
+        loaded.log.metrics_write_errors = self.log.metrics_write_errors;
+        loaded.ranks.comm = self.ranks.comm.take();
+        loaded.dataset.batch = self.dataset.batch.take();
+        loaded.dataset.data_term = self.dataset.data_term.take();
         // Candidate ids keep counting, so ids handed out before stay stale.
-        loaded.serial = self.serial;
+        loaded.open.serial = self.open.serial;
         *self = loaded;
         Ok(())
     }

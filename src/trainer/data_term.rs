@@ -52,7 +52,7 @@ impl Trainer {
                 )));
             }
         }
-        self.data_term = Some(DataTerm {
+        self.dataset.data_term = Some(DataTerm {
             x: try_copy(x, "data-term inputs")?,
             targets: try_copy(targets, "data-term targets")?,
             rows: n,
@@ -64,7 +64,7 @@ impl Trainer {
     /// Removes the data term.
     pub fn clear_data_term(&mut self) -> Result<()> {
         self.ensure_quiet("clear the data term")?;
-        self.data_term = None;
+        self.dataset.data_term = None;
         Ok(())
     }
 
@@ -72,7 +72,7 @@ impl Trainer {
     /// coordinate of the estimation set) and returns its weighted loss,
     /// or `None` without a data term.
     pub(super) fn add_data_term(&self, grad_active: &mut [f64]) -> Result<Option<f64>> {
-        let Some(term) = &self.data_term else {
+        let Some(term) = &self.dataset.data_term else {
             return Ok(None);
         };
         let mut ws = Workspace::new();
@@ -89,7 +89,7 @@ impl Trainer {
         let mut grad = vec![0.0; self.model.num_params()];
         self.model
             .vjp(&term.x, term.rows, &residual, &mut grad, None, &mut ws)?;
-        for (g, &i) in grad_active.iter_mut().zip(&self.active) {
+        for (g, &i) in grad_active.iter_mut().zip(&self.estimation.active) {
             *g += grad[i];
         }
         Ok(Some(scale * loss))

@@ -74,7 +74,7 @@ impl Trainer {
     pub fn set_batch(&mut self, x: &[f64], n: usize, per_sample: bool) -> Result<()> {
         self.ensure_quiet("set the batch")?;
         self.check_batch(x, n)?;
-        self.batch = Some(Batch {
+        self.dataset.batch = Some(Batch {
             x: try_copy(x, "batch inputs")?,
             rows: n,
             per_sample,
@@ -85,30 +85,32 @@ impl Trainer {
     /// Leaves dataset mode: ask/tell candidates perturb weights again.
     pub fn clear_batch(&mut self) -> Result<()> {
         self.ensure_quiet("clear the batch")?;
-        self.batch = None;
+        self.dataset.batch = None;
         Ok(())
     }
 
     /// Whether the next ask/tell iteration perturbs outputs.
     pub(super) fn asks_in_output_space(&self) -> bool {
-        self.batch.is_some() && self.config.space == Space::Output && self.grasp.is_none()
+        self.dataset.batch.is_some()
+            && self.config.space == Space::Output
+            && self.estimation.grasp.is_none()
     }
 
     /// Writes the outputs Y_c (rows × outputs of the batch) of candidate
     /// `id` into `y`.
     pub fn candidate_outputs(&mut self, id: super::CandidateId, y: &mut [f64]) -> Result<()> {
         let c = self.resolve(id)?;
-        if let Some(iteration) = &self.output_iteration {
-            return iteration.outputs(c, y, &mut self.output_shift);
+        if let Some(iteration) = &self.dataset.output_iteration {
+            return iteration.outputs(c, y, &mut self.dataset.output_shift);
         }
-        let batch = self.batch.take().ok_or_else(|| {
+        let batch = self.dataset.batch.take().ok_or_else(|| {
             ZooError::BadState(
                 "candidate outputs need a batch; call set_batch (zoo_trainer_set_batch) first"
                     .into(),
             )
         })?;
         let outcome = self.forward_batch(id, &batch.x, batch.rows, y);
-        self.batch = Some(batch);
+        self.dataset.batch = Some(batch);
         outcome
     }
 
@@ -120,7 +122,7 @@ impl Trainer {
         id: super::CandidateId,
         losses: &[f64],
     ) -> Result<Option<IterationMetrics>> {
-        match &self.batch {
+        match &self.dataset.batch {
             Some(batch) if batch.per_sample => check_len(
                 "per-sample losses (one per batch row)",
                 batch.rows,

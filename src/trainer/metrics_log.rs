@@ -71,13 +71,13 @@ impl Trainer {
     /// Stores the metrics of a completed iteration and writes them out.
     pub(super) fn record(&mut self, metrics: IterationMetrics) -> &IterationMetrics {
         if self.writes_files() {
-            if let Some(log) = &mut self.metrics_log {
+            if let Some(log) = &mut self.log.metrics_log {
                 let mut line = json_line(&metrics);
                 line.push('\n');
                 // A full disk must not stop a run whose update is already
                 // applied; failures are counted (metric "metrics_write_errors").
                 if log.file.write_all(line.as_bytes()).is_err() {
-                    self.metrics_write_errors += 1;
+                    self.log.metrics_write_errors += 1;
                 }
             }
             let every = self.config.progress_every;
@@ -94,11 +94,11 @@ impl Trainer {
                 );
             }
         }
-        self.metrics.insert(metrics)
+        self.log.metrics.insert(metrics)
     }
 
     /// Lines the metrics file could not take.
     pub fn metrics_write_errors(&self) -> u64 {
-        self.metrics_write_errors
+        self.log.metrics_write_errors
     }
 }

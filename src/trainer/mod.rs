@@ -83,24 +83,44 @@ impl IterationMetrics {
 }
 
 /// Trains a [`Model`] from loss values alone.
+///
+/// Its state is grouped by concern, each part with one owner module:
+/// the iteration in progress ([`OpenIteration`], ask/tell), which
+/// coordinates it perturbs ([`EstimationSet`], sparsity), dataset mode
+/// ([`DatasetMode`]), ranks ([`RankState`]) and metrics ([`Logging`]).
 pub struct Trainer {
     model: Model,
     config: TrainerConfig,
     optimizer: Optimizer,
+    /// Completed iterations.
     iteration: u64,
-    /// Counts opened iterations; names candidate ids and scratch contents.
-    serial: u64,
-    plan: Plan,
     pool: LazyPool,
     /// One per started pool thread (one when no pool runs).
     scratch: Vec<Mutex<Scratch>>,
+    open: OpenIteration,
+    estimation: EstimationSet,
+    dataset: DatasetMode,
+    ranks: RankState,
+    log: Logging,
+}
+
+/// The iteration in progress: its losses and gradient, and the ask/tell
+/// bookkeeping when the host drives it.
+#[derive(Default)]
+struct OpenIteration {
+    /// Counts opened iterations; names candidate ids and scratch contents.
+    serial: u64,
     losses: Vec<f64>,
     grad: Vec<f64>,
     ask: Option<AskState>,
     ask_slots: Vec<ask_tell::Slot>,
-    metrics: Option<IterationMetrics>,
-    /// The coordinates the open (or next) iteration perturbs and updates:
-    /// the model's active set, or a redrawn subset of it.
+}
+
+/// Which coordinates the open (or next) iteration perturbs, and the
+/// pruning state that decides them.
+struct EstimationSet {
+    plan: Plan,
+    /// The model's active set, or a redrawn subset of it.
     active: Vec<usize>,
     /// What `active` was computed for, so it is redrawn only when needed.
     active_key: Option<sparse::ActiveKey>,
@@ -108,16 +128,30 @@ pub struct Trainer {
     mask_version: u64,
     grasp: Option<sparse::GraspProbe>,
     grasp_scores: Option<Vec<f64>>,
-    comm: Option<ranks::Communicator>,
-    /// Reused by the allreduce of each iteration's losses.
-    reduce_buf: Vec<f64>,
-    /// Dataset mode through ask/tell: the batch candidates run on.
+}
+
+/// Dataset mode: the batch ask/tell candidates run on, the open
+/// output-space iteration, and the mixed loss's data term.
+#[derive(Default)]
+struct DatasetMode {
     batch: Option<dataset::Batch>,
-    /// The open ask/tell iteration, when it perturbs outputs.
     output_iteration: Option<output_space::OutputIteration>,
     /// Scratch of output-space candidates.
     output_shift: Vec<f64>,
     data_term: Option<data_term::DataTerm>,
+}
+
+/// The host's communicator and the buffer its allreduce reuses.
+#[derive(Default)]
+struct RankState {
+    comm: Option<ranks::Communicator>,
+    reduce_buf: Vec<f64>,
+}
+
+/// Metrics of the last iteration and where they are written.
+#[derive(Default)]
+struct Logging {
+    metrics: Option<IterationMetrics>,
     metrics_log: Option<metrics_log::MetricsLog>,
     metrics_write_errors: u64,
 }
@@ -139,31 +173,29 @@ impl Trainer {
         let plan = Plan::new(config.estimator, config.seed, 0, model.num_active());
         let mut trainer = Self {
             optimizer: Optimizer::new(model.num_params()),
-            grad: vec![0.0; model.num_active()],
-            active: model.active().to_vec(),
-            active_key: None,
-            mask_version: 0,
-            grasp: None,
-            grasp_scores: None,
-            comm: None,
-            reduce_buf: Vec::new(),
-            batch: None,
-            output_iteration: None,
-            output_shift: Vec::new(),
-            data_term: None,
-            metrics_log: metrics_log::MetricsLog::open(&config.metrics_file)?,
-            metrics_write_errors: 0,
+            open: OpenIteration {
+                grad: vec![0.0; model.num_active()],
+                ..OpenIteration::default()
+            },
+            estimation: EstimationSet {
+                plan,
+                active: model.active().to_vec(),
+                active_key: None,
+                mask_version: 0,
+                grasp: None,
+                grasp_scores: None,
+            },
+            dataset: DatasetMode::default(),
+            ranks: RankState::default(),
+            log: Logging {
+                metrics_log: metrics_log::MetricsLog::open(&config.metrics_file)?,
+                ..Logging::default()
+            },
             model,
             config,
             iteration: 0,
-            serial: 0,
-            plan,
             pool,
             scratch: Vec::new(),
-            losses: Vec::new(),
-            ask: None,
-            ask_slots: Vec::new(),
-            metrics: None,
         };
         trainer.resize_scratch();
         Ok(trainer)
@@ -201,14 +233,14 @@ impl Trainer {
 
     /// Metrics of the last completed iteration.
     pub fn last_metrics(&self) -> Option<&IterationMetrics> {
-        self.metrics.as_ref()
+        self.log.metrics.as_ref()
     }
 
     /// Candidates the next iteration evaluates (the open one's, if any).
     pub fn candidates_per_iteration(&self) -> usize {
-        if let Some(state) = &self.ask {
+        if let Some(state) = &self.open.ask {
             state.num_candidates()
-        } else if let (true, Some(batch)) = (self.asks_in_output_space(), &self.batch) {
+        } else if let (true, Some(batch)) = (self.asks_in_output_space(), &self.dataset.batch) {
             let outputs = self.model.network().num_outputs();
             let dim = if batch.per_sample {
                 outputs
@@ -230,7 +262,7 @@ impl Trainer {
     }
 
     fn ensure_idle(&self, what: &str) -> Result<()> {
-        match &self.ask {
+        match &self.open.ask {
             Some(state) => Err(ZooError::BadState(format!(
                 "cannot {what} while iteration {} has {} of {} losses outstanding from ask/tell; tell them or abort the iteration",
                 self.iteration,
@@ -260,7 +292,7 @@ impl Trainer {
 
     fn reconfigure(&mut self, next: TrainerConfig) -> Result<()> {
         let reopened =
-            if next.metrics_file != self.metrics_log.as_ref().map_or("", |log| log.path()) {
+            if next.metrics_file != self.log.metrics_log.as_ref().map_or("", |log| log.path()) {
                 Some(metrics_log::MetricsLog::open(&next.metrics_file)?)
             } else {
                 None
@@ -270,7 +302,7 @@ impl Trainer {
             self.resize_scratch();
         }
         if let Some(log) = reopened {
-            self.metrics_log = log;
+            self.log.metrics_log = log;
         }
         if next.optim.kind != self.config.optim.kind {
             self.optimizer = Optimizer::new(self.model.num_params());
@@ -292,24 +324,30 @@ impl Trainer {
 
     /// Opens iteration `self.iteration`: a new serial and plan.
     fn open(&mut self) {
-        self.serial += 1;
+        self.open.serial += 1;
         self.refresh_active();
         let c = &self.config;
-        self.plan
-            .reset(c.estimator, c.seed, self.iteration, self.active.len());
-        self.grad.resize(self.active.len(), 0.0);
-        self.losses.clear();
-        self.losses.resize(self.plan.num_candidates(), f64::NAN);
+        self.estimation.plan.reset(
+            c.estimator,
+            c.seed,
+            self.iteration,
+            self.estimation.active.len(),
+        );
+        self.open.grad.resize(self.estimation.active.len(), 0.0);
+        self.open.losses.clear();
+        self.open
+            .losses
+            .resize(self.estimation.plan.num_candidates(), f64::NAN);
     }
 
     fn evaluation(&self) -> Evaluation<'_> {
         Evaluation {
-            plan: &self.plan,
+            plan: &self.estimation.plan,
             model: &self.model,
-            active: &self.active,
+            active: &self.estimation.active,
             feature_reuse: self.config.feature_reuse,
             share: self.share(),
-            serial: self.serial,
+            serial: self.open.serial,
             policy: self.config.nonfinite,
         }
     }
@@ -322,13 +360,13 @@ impl Trainer {
         self.ensure_idle("step")?;
         let started = Instant::now();
         self.open();
-        let mut losses = std::mem::take(&mut self.losses);
+        let mut losses = std::mem::take(&mut self.open.losses);
         let mut scratch = self.scratch[0].lock().unwrap_or_else(|p| p.into_inner());
         let outcome = self
             .evaluation()
             .sequential(&mut scratch, &mut losses, loss_fn);
         drop(scratch);
-        self.losses = losses;
+        self.open.losses = losses;
         self.combine_losses(outcome)?;
         self.finish(started)
     }
@@ -348,12 +386,12 @@ impl Trainer {
         }
         let started = Instant::now();
         self.open();
-        let mut losses = std::mem::take(&mut self.losses);
+        let mut losses = std::mem::take(&mut self.open.losses);
         let pool = self.pool.started().expect("started above");
         let outcome = self
             .evaluation()
             .parallel(pool, &self.scratch, &mut losses, &loss_fn);
-        self.losses = losses;
+        self.open.losses = losses;
         self.combine_losses(outcome)?;
         self.finish(started)
     }
@@ -379,19 +417,21 @@ impl Trainer {
     /// Turns the iteration's losses into one update. On error nothing of
     /// the trainer's state changes.
     fn finish(&mut self, started: Instant) -> Result<&IterationMetrics> {
-        let summary = self
-            .plan
-            .assemble(&self.losses, &mut self.grad, self.pool.started())?;
-        let data_loss = match self.grasp {
+        let summary = self.estimation.plan.assemble(
+            &self.open.losses,
+            &mut self.open.grad,
+            self.pool.started(),
+        )?;
+        let data_loss = match self.estimation.grasp {
             Some(_) => None,
             None => {
-                let mut grad = std::mem::take(&mut self.grad);
+                let mut grad = std::mem::take(&mut self.open.grad);
                 let added = self.add_data_term(&mut grad);
-                self.grad = grad;
+                self.open.grad = grad;
                 added?
             }
         };
-        let grad_norm = norm(&self.grad);
+        let grad_norm = norm(&self.open.grad);
         if !grad_norm.is_finite() {
             return Err(ZooError::IterationFailed {
                 iteration: self.iteration,
@@ -399,15 +439,19 @@ impl Trainer {
             });
         }
         let k = self.iteration;
-        let probe = self.grasp.is_some();
+        let probe = self.estimation.grasp.is_some();
         let lr = if probe {
             self.advance_zo_grasp()?;
             0.0
         } else {
             let theta = self.model.params_mut();
-            let lr =
-                self.optimizer
-                    .update(&self.config.optim, k, theta, &self.active, &mut self.grad);
+            let lr = self.optimizer.update(
+                &self.config.optim,
+                k,
+                theta,
+                &self.estimation.active,
+                &mut self.open.grad,
+            );
             self.iteration += 1;
             lr
         };
@@ -416,7 +460,7 @@ impl Trainer {
             base_loss: summary.base_loss,
             mean_loss: summary.mean_loss,
             data_loss,
-            evaluations: self.losses.len(),
+            evaluations: self.open.losses.len(),
             dropped: summary.dropped,
             grad_norm,
             lr,
@@ -424,7 +468,7 @@ impl Trainer {
         };
         // ZO-GraSP probes are not training iterations: not logged.
         Ok(if probe {
-            self.metrics.insert(metrics)
+            self.log.metrics.insert(metrics)
         } else {
             self.record(metrics)
         })

@@ -309,7 +309,7 @@ impl Trainer {
         self.model
             .vjp(x, n, grad_y, &mut grad, None, &mut Workspace::new())?;
         self.refresh_active();
-        let mut grad_active: Vec<f64> = self.active.iter().map(|&i| grad[i]).collect();
+        let mut grad_active: Vec<f64> = self.estimation.active.iter().map(|&i| grad[i]).collect();
         let data_loss = self.add_data_term(&mut grad_active)?;
         let grad_norm = norm(&grad_active);
         if !grad_norm.is_finite() {
@@ -323,7 +323,7 @@ impl Trainer {
             &self.config.optim,
             k,
             self.model.params_mut(),
-            &self.active,
+            &self.estimation.active,
             &mut grad_active,
         );
         self.iteration += 1;

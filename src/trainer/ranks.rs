@@ -54,7 +54,7 @@ impl Trainer {
                 "rank {rank} of size {size}: the rank must be in [0, size)"
             )));
         }
-        self.comm = Some(Communicator {
+        self.ranks.comm = Some(Communicator {
             allreduce,
             rank,
             size,
@@ -66,16 +66,16 @@ impl Trainer {
     /// Whether this process writes files: rank 0, or a trainer without
     /// a communicator.
     pub fn writes_files(&self) -> bool {
-        self.comm.as_ref().map_or(true, |c| c.rank == 0)
+        self.ranks.comm.as_ref().map_or(true, |c| c.rank == 0)
     }
 
     pub fn has_communicator(&self) -> bool {
-        self.comm.is_some()
+        self.ranks.comm.is_some()
     }
 
     /// This process's share of the candidates.
     pub(super) fn share(&self) -> Share {
-        match &self.comm {
+        match &self.ranks.comm {
             Some(c) if self.config.partition == Partition::Candidates => Share {
                 rank: c.rank,
                 size: c.size,
@@ -88,21 +88,21 @@ impl Trainer {
     /// Completes the losses of an iteration across ranks (a no-op without
     /// a communicator); every rank reaches the same verdict.
     pub(super) fn combine_losses(&mut self, local: Result<()>) -> Result<()> {
-        let Some(comm) = self.comm.as_mut() else {
+        let Some(comm) = self.ranks.comm.as_mut() else {
             return local;
         };
-        let c = self.losses.len();
+        let c = self.open.losses.len();
         let rows = if self.config.partition == Partition::Replicated {
             comm.size
         } else {
             1
         };
-        let buf = &mut self.reduce_buf;
+        let buf = &mut self.ranks.reduce_buf;
         buf.clear();
         let len = crate::size::rows_times("allreduce buffer (ranks × candidates)", rows, c)?;
         crate::size::try_grow(buf, len + 1, 0.0, "allreduce buffer")?;
         let row = if rows == 1 { 0 } else { comm.rank };
-        buf[row * c..(row + 1) * c].copy_from_slice(&self.losses);
+        buf[row * c..(row + 1) * c].copy_from_slice(&self.open.losses);
         buf[rows * c] = if local.is_err() { 1.0 } else { 0.0 };
         (comm.allreduce)(buf).map_err(|code| ZooError::AllreduceFailed { code })?;
         let failed = buf[rows * c] as usize;
@@ -112,7 +112,7 @@ impl Trainer {
                 Ok(()) => Err(ZooError::RankFailed { ranks: failed }),
             };
         }
-        for (j, loss) in self.losses.iter_mut().enumerate() {
+        for (j, loss) in self.open.losses.iter_mut().enumerate() {
             *loss = (0..rows)
                 .map(|r| buf[r * c + j])
                 .fold(0.0, |sum, v| sum + v);
@@ -128,7 +128,7 @@ impl Trainer {
         let hash = self.params().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
             (h ^ v.to_bits()).wrapping_mul(0x0100_0000_01b3)
         });
-        let Some(comm) = self.comm.as_mut() else {
+        let Some(comm) = self.ranks.comm.as_mut() else {
             return Ok(true);
         };
         let pieces: Vec<f64> = (0..4)

@@ -63,9 +63,9 @@ impl Trainer {
     /// Recomputes the estimation set when the mask, the regime or the
     /// redraw period changed since it was computed.
     pub(super) fn refresh_active(&mut self) {
-        let sparse_gradient = self.config.gradient_density < 1.0 && self.grasp.is_none();
+        let sparse_gradient = self.config.gradient_density < 1.0 && self.estimation.grasp.is_none();
         let key = ActiveKey {
-            mask_version: self.mask_version,
+            mask_version: self.estimation.mask_version,
             draw: sparse_gradient.then(|| self.iteration / self.config.redraw_every),
             density: if sparse_gradient {
                 self.config.gradient_density
@@ -74,18 +74,18 @@ impl Trainer {
             },
             seed: self.config.seed,
         };
-        if self.active_key != Some(key) {
-            self.active = if sparse_gradient {
+        if self.estimation.active_key != Some(key) {
+            self.estimation.active = if sparse_gradient {
                 estimation_active(&self.model, &self.config, self.iteration)
             } else {
                 self.model.active().to_vec()
             };
-            self.active_key = Some(key);
+            self.estimation.active_key = Some(key);
         }
     }
 
     fn ensure_no_probe(&self, what: &str) -> Result<()> {
-        match self.grasp {
+        match self.estimation.grasp {
             Some(_) => Err(ZooError::BadState(format!(
                 "cannot {what} while a ZO-GraSP pruning is in progress; finish its two iterations or abort it"
             ))),
@@ -111,7 +111,7 @@ impl Trainer {
             ));
         }
         self.model = model;
-        self.mask_version += 1;
+        self.estimation.mask_version += 1;
         Ok(())
     }
 
@@ -149,7 +149,7 @@ impl Trainer {
                 "mu_h {mu_h} is not a positive number"
             )));
         }
-        self.grasp = Some(GraspProbe {
+        self.estimation.grasp = Some(GraspProbe {
             sparsity,
             scope,
             mu_h,
@@ -161,44 +161,51 @@ impl Trainer {
 
     /// Whether a ZO-GraSP pruning is waiting for its iterations.
     pub fn zo_grasp_in_progress(&self) -> bool {
-        self.grasp.is_some()
+        self.estimation.grasp.is_some()
     }
 
     /// The GraSP scores S = −θ ⊙ Hg of the last completed ZO-GraSP pruning
     /// (zero off the active set).
     pub fn zo_grasp_scores(&self) -> Option<&[f64]> {
-        self.grasp_scores.as_deref()
+        self.estimation.grasp_scores.as_deref()
     }
 
     /// Abandons a ZO-GraSP pruning in progress: θ is restored.
     pub(super) fn cancel_zo_grasp(&mut self) {
-        if let Some(probe) = self.grasp.take() {
+        if let Some(probe) = self.estimation.grasp.take() {
             self.model.params_mut().copy_from_slice(&probe.theta);
-            self.mask_version += 1; // the estimation set was the full one
+            self.estimation.mask_version += 1; // the estimation set was the full one
         }
     }
 
-    /// Uses the gradient estimate just assembled in `self.grad` for the
+    /// Uses the gradient estimate just assembled in `self.open.grad` for the
     /// probe's next phase.
     pub(super) fn advance_zo_grasp(&mut self) -> Result<()> {
         let probe = self
+            .estimation
             .grasp
             .as_mut()
             .expect("called with a probe in progress");
         match probe.first.take() {
             None => {
                 let theta = self.model.params_mut();
-                for (&i, g) in self.active.iter().zip(&self.grad) {
+                for (&i, g) in self.estimation.active.iter().zip(&self.open.grad) {
                     theta[i] += probe.mu_h * g;
                 }
-                probe.first = Some(self.grad.clone());
+                probe.first = Some(self.open.grad.clone());
                 Ok(())
             }
             Some(first) => {
-                let probe = self.grasp.take().expect("checked above");
+                let probe = self.estimation.grasp.take().expect("checked above");
                 self.model.params_mut().copy_from_slice(&probe.theta);
                 let mut scores = vec![0.0; self.model.num_params()];
-                for ((&i, g2), g1) in self.active.iter().zip(&self.grad).zip(&first) {
+                for ((&i, g2), g1) in self
+                    .estimation
+                    .active
+                    .iter()
+                    .zip(&self.open.grad)
+                    .zip(&first)
+                {
                     let hg = (g2 - g1) / probe.mu_h;
                     scores[i] = -probe.theta[i] * hg;
                 }
@@ -206,8 +213,8 @@ impl Trainer {
                 let mut model = self.model.clone();
                 model.prune_by_scores(&keep, probe.sparsity, probe.scope)?;
                 self.model = model;
-                self.mask_version += 1;
-                self.grasp_scores = Some(scores);
+                self.estimation.mask_version += 1;
+                self.estimation.grasp_scores = Some(scores);
                 Ok(())
             }
         }

@@ -196,7 +196,7 @@ fn ask_tell(case: &Case, options: &str, per_sample: bool, iterations: usize) -> 
                 trainer.tell(id, l[0]).unwrap();
             }
         }
-        assert!(trainer.ask.is_none());
+        assert!(trainer.open.ask.is_none());
     }
     trainer.params().to_vec()
 }
