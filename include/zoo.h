@@ -694,7 +694,8 @@ zoo_status zoo_candidate_get_params(const struct zoo_candidate *candidate,
 // Errors: ZOO_NULL_POINTER, ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION (the
 // message names the key, the value and what is accepted),
 // ZOO_INVALID_ARGUMENT (a model without active parameters),
-// ZOO_INVALID_STRING. Thread-safe.
+// ZOO_INVALID_STRING, ZOO_IO_ERROR (option metrics_file names a file that
+// cannot be opened for appending). Thread-safe.
 zoo_status zoo_trainer_new(const struct zoo_model *model,
                            const char *options,
                            struct zoo_trainer **out);
@@ -709,7 +710,8 @@ void zoo_trainer_free(struct zoo_trainer *trainer);
 // when `key` is NULL and `value` is a "key=value ..." string. All or
 // nothing: on error no option changes.
 // Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
-// ZOO_BAD_STATE (an ask/tell iteration is open), ZOO_INVALID_STRING.
+// ZOO_BAD_STATE (an ask/tell iteration is open), ZOO_INVALID_STRING,
+// ZOO_IO_ERROR (a new metrics_file cannot be opened; the old one is kept).
 zoo_status zoo_trainer_set(struct zoo_trainer *trainer, const char *key, const char *value);
 
 // Writes the current value of option `key` as a NUL-terminated string

@@ -73,7 +73,8 @@ pub(crate) unsafe fn shared<'a>(
 /// Errors: ZOO_NULL_POINTER, ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION (the
 /// message names the key, the value and what is accepted),
 /// ZOO_INVALID_ARGUMENT (a model without active parameters),
-/// ZOO_INVALID_STRING. Thread-safe.
+/// ZOO_INVALID_STRING, ZOO_IO_ERROR (option metrics_file names a file that
+/// cannot be opened for appending). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_new(
     model: *const zoo_model,
@@ -112,7 +113,8 @@ pub unsafe extern "C" fn zoo_trainer_free(trainer: *mut zoo_trainer) {
 /// when `key` is NULL and `value` is a "key=value ..." string. All or
 /// nothing: on error no option changes.
 /// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_UNKNOWN_OPTION, ZOO_INVALID_OPTION,
-/// ZOO_BAD_STATE (an ask/tell iteration is open), ZOO_INVALID_STRING.
+/// ZOO_BAD_STATE (an ask/tell iteration is open), ZOO_INVALID_STRING,
+/// ZOO_IO_ERROR (a new metrics_file cannot be opened; the old one is kept).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_trainer_set(
     trainer: *mut zoo_trainer,
