@@ -23,8 +23,13 @@ pub struct zoo_trainer {
 }
 
 // SAFETY: the trainer inside is reached only through the leases of
-// `Busy` (exclusive or shared), the rest is atomics and mutexes.
+// `Busy` (exclusive or shared), the rest is atomics and mutexes; shared
+// leases may read it from several threads, which needs `Trainer: Sync`.
 unsafe impl Sync for zoo_trainer {}
+const _: fn() = || {
+    fn shareable<T: Sync>() {}
+    shareable::<Trainer>();
+};
 
 impl zoo_trainer {
     pub(crate) fn boxed(trainer: Trainer) -> *mut Self {
