@@ -33,7 +33,9 @@ pub enum Partition {
 
 /// The host's communicator, as zoo sees it.
 pub(super) struct Communicator {
-    allreduce: Allreduce,
+    /// In a mutex only so that a trainer can be read from several threads
+    /// (`Trainer: Sync`); it is called through `&mut`, without locking.
+    allreduce: std::sync::Mutex<Allreduce>,
     rank: usize,
     size: usize,
 }
@@ -55,7 +57,7 @@ impl Trainer {
             )));
         }
         self.ranks.comm = Some(Communicator {
-            allreduce,
+            allreduce: std::sync::Mutex::new(allreduce),
             rank,
             size,
         });
@@ -104,7 +106,7 @@ impl Trainer {
         let row = if rows == 1 { 0 } else { comm.rank };
         buf[row * c..(row + 1) * c].copy_from_slice(&self.open.losses);
         buf[rows * c] = if local.is_err() { 1.0 } else { 0.0 };
-        (comm.allreduce)(buf).map_err(|code| ZooError::AllreduceFailed { code })?;
+        allreduce(&mut comm.allreduce, buf).map_err(|code| ZooError::AllreduceFailed { code })?;
         let failed = buf[rows * c] as usize;
         if failed > 0 {
             return match local {
@@ -139,8 +141,15 @@ impl Trainer {
             .copied()
             .chain(pieces.iter().map(|x| x * x))
             .collect();
-        (comm.allreduce)(&mut buf).map_err(|code| ZooError::AllreduceFailed { code })?;
+        allreduce(&mut comm.allreduce, &mut buf)
+            .map_err(|code| ZooError::AllreduceFailed { code })?;
         let size = comm.size as f64;
         Ok((0..4).all(|i| size * buf[4 + i] == buf[i] * buf[i]))
     }
+}
+
+/// Calls the host's allreduce (a poisoned mutex only means an earlier
+/// call panicked; the closure itself is still usable).
+fn allreduce(f: &mut std::sync::Mutex<Allreduce>, buf: &mut [f64]) -> std::result::Result<(), i32> {
+    (f.get_mut().unwrap_or_else(|p| p.into_inner()))(buf)
 }
