@@ -25,9 +25,16 @@
  *   zoo_last_error, zoo_status_name, and anything on other handles.
  *   Models may be read (forward, get) from many threads at once.
  * - The candidate lifetime rule: a zoo_candidate pointer is valid only
- *   inside the callback that received it, on that callback's thread (or
- *   one thread at a time that the callback waits for). Kept beyond it, it
- *   gives ZOO_BAD_CANDIDATE while its trainer lives.
+ *   inside the callback that received it. Kept beyond it, it gives
+ *   ZOO_BAD_CANDIDATE while its trainer lives. During the callback, any
+ *   number of threads the callback waits for (an OpenMP loop over cells)
+ *   may call zoo_candidate_forward(_batch) on it at once, each getting
+ *   exactly the serial result for its rows.
+ * - Slots (zoo_slot_*) reach the network from routines that cannot take a
+ *   candidate: a trainer's slot runs the candidate the calling thread
+ *   evaluates (with a sequential zoo_step, any thread while the callback
+ *   runs; with ZOO_THREADSAFE, each of zoo's threads its own), elsewhere
+ *   the trainer's current weights.
  * - A callback must never unwind into zoo: a C++ exception or a longjmp
  *   out of a callback aborts the process or corrupts zoo's state. Catch
  *   everything inside the callback and return non-zero instead: the
@@ -145,6 +152,12 @@ typedef struct zoo_candidate zoo_candidate;
 // A network with its weights and mask. Create with `zoo_model_new_mlp`,
 // destroy with `zoo_model_free`.
 typedef struct zoo_model zoo_model;
+
+// A network slot: see the module documentation. Create with
+// `zoo_slot_new` (a trainer's) or `zoo_slot_new_model` (a frozen model),
+// destroy with `zoo_slot_free`. A slot may be used from many threads at
+// once.
+typedef struct zoo_slot zoo_slot;
 
 // A trainer: a copy of a model plus estimator, optimizer, options and
 // iteration state. Create with `zoo_trainer_new`, destroy with
@@ -545,6 +558,42 @@ zoo_status zoo_trainer_set_communicator(struct zoo_trainer *trainer,
 // Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_ALLREDUCE_FAILED.
 zoo_status zoo_trainer_check_consistency(struct zoo_trainer *trainer, int32_t *consistent);
 
+// Creates a slot of `trainer`: called on a thread that evaluates one of
+// the trainer's candidates (inside its loss callback; with a sequential
+// zoo_step or zoo_evaluate also on any other thread while the callback
+// runs) it runs that candidate, anywhere else the trainer's current
+// weights. May be called at any time, also inside a callback. On success
+// `*out` owns the slot: free it with zoo_slot_free (before or after the
+// trainer). Errors: ZOO_NULL_POINTER.
+zoo_status zoo_slot_new(struct zoo_trainer *trainer, struct zoo_slot **out);
+
+// Creates a slot serving a copy of `model`, frozen (e.g. the trained
+// network in a production run, behind the same host call as during
+// training). The caller still owns `model`. Free the slot with
+// zoo_slot_free. Errors: ZOO_NULL_POINTER.
+zoo_status zoo_slot_new_model(const struct zoo_model *model, struct zoo_slot **out);
+
+// Runs the slot's network on `nrows` row-major inputs `x[0..nx]` into
+// `y[0..ny]` (nx = nrows × inputs, ny = nrows × outputs): the candidate
+// this thread evaluates, else the trainer's current weights, else the
+// slot's model (see zoo_slot_new). Safe from many threads at once; the
+// results are bit-identical to zoo_candidate_forward_batch on the same
+// candidate. Allocates nothing once the calling thread's buffers have
+// grown. Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_OUT_OF_MEMORY,
+// ZOO_BUSY (the trainer is in a call and this thread evaluates none of
+// its candidates: e.g. a thread the host started inside a ZOO_THREADSAFE
+// callback), ZOO_BAD_CANDIDATE (the callback whose candidate this was
+// bound to has just returned), ZOO_BAD_STATE (the trainer was freed).
+zoo_status zoo_slot_forward(const struct zoo_slot *slot,
+                            const double *x,
+                            size_t nx,
+                            size_t nrows,
+                            double *y,
+                            size_t ny);
+
+// Destroys a slot. NULL is a no-op. Its trainer, if any, is untouched.
+void zoo_slot_free(struct zoo_slot *slot);
+
 // Prunes weights of `model` (biases are kept) until a fraction
 // `sparsity` in [0, 1) of them is pruned; pruned weights become exactly 0
 // and never come back. `method`: "magnitude" (smallest |w| per layer),
@@ -654,8 +703,9 @@ zoo_status zoo_evaluate(struct zoo_trainer *trainer,
                         double *loss);
 
 // Inside a loss callback: runs the candidate's network θ_c on one input
-// `x[0..nx]` into `y[0..ny]`. Thread-safe for distinct candidates.
-// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE.
+// `x[0..nx]` into `y[0..ny]`. Safe from several threads at once on one
+// candidate (e.g. an OpenMP loop over cells inside the callback).
+// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE.
 zoo_status zoo_candidate_forward(struct zoo_candidate *candidate,
                                  const double *x,
                                  size_t nx,
@@ -664,7 +714,10 @@ zoo_status zoo_candidate_forward(struct zoo_candidate *candidate,
 
 // Inside a loss callback: runs θ_c on `nrows` inputs stored row-major in
 // `x[0..nx]` into `y[0..ny]` (nx = nrows × inputs, ny = nrows × outputs).
-// Thread-safe for distinct candidates. Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE.
+// Safe from several threads at once on one candidate, each getting the
+// serial result for its rows. Errors: ZOO_NULL_POINTER,
+// ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE (its callback has
+// returned).
 zoo_status zoo_candidate_forward_batch(struct zoo_candidate *candidate,
                                        const double *x,
                                        size_t nx,
@@ -673,12 +726,14 @@ zoo_status zoo_candidate_forward_batch(struct zoo_candidate *candidate,
                                        size_t ny);
 
 // Inside a loss callback: writes the candidate's position in its
-// iteration (0-based) to `*out`. Errors: ZOO_NULL_POINTER.
+// iteration (0-based) to `*out`. Errors: ZOO_NULL_POINTER,
+// ZOO_BAD_CANDIDATE (its callback has returned).
 zoo_status zoo_candidate_index(const struct zoo_candidate *candidate, size_t *out);
 
 // Inside a loss callback: copies θ_c into `params[0..n]` (n = number of
 // parameters), for hosts that run the network themselves.
-// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE (its callback
+// has returned).
 zoo_status zoo_candidate_get_params(const struct zoo_candidate *candidate,
                                     double *params,
                                     size_t n);

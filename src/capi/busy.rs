@@ -191,6 +191,10 @@ impl zoo_trainer {
     pub(crate) unsafe fn free(ptr: *mut zoo_trainer) -> Result<(), ZooError> {
         let owner = &*ptr;
         owner.busy.try_exclusive(&"zoo_trainer_free")?;
+        if let Err(e) = owner.link.close() {
+            owner.busy.release_exclusive();
+            return Err(e);
+        }
         drop(Box::from_raw(ptr));
         Ok(())
     }

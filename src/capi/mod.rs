@@ -20,6 +20,7 @@ mod checkpoint;
 mod dataset;
 mod model;
 mod ranks;
+mod slot;
 mod sparse;
 mod step;
 mod trainer;
@@ -28,6 +29,7 @@ pub use ask_tell::*;
 pub use dataset::*;
 pub use model::*;
 pub use ranks::*;
+pub use slot::*;
 pub use sparse::*;
 pub use step::*;
 pub use trainer::*;
@@ -376,3 +378,5 @@ mod tests;
 mod tests_busy;
 #[cfg(test)]
 mod tests_sizes;
+#[cfg(test)]
+mod tests_slot;

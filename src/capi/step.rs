@@ -1,7 +1,7 @@
 //! C functions for callback-driven iterations: `zoo_step`, `zoo_evaluate`
 //! and what a loss callback may call on its candidate.
 
-use super::candidate_cells::{resolve, CandidateCells};
+use super::candidate_cells::{resolve, Binding, CandidateCells};
 use super::{
     array, array_mut, copy_out, guard, handle, ok, out_ptr, write_if_given, zoo_status, zoo_trainer,
 };
@@ -40,6 +40,7 @@ struct HostLoss<'a> {
     callback: unsafe extern "C" fn(*mut c_void, *mut zoo_candidate, *mut f64) -> i32,
     userdata: *mut c_void,
     cells: &'a CandidateCells,
+    binding: Binding,
 }
 
 // SAFETY: only used across threads when the host declared the callback
@@ -50,7 +51,7 @@ impl HostLoss<'_> {
     fn call(&self, candidate: &mut Candidate) -> LossResult {
         let mut loss = f64::NAN;
         // SAFETY: the callback gets a handle valid for this call only.
-        let code = self.cells.lend(candidate, |view| unsafe {
+        let code = self.cells.lend(candidate, self.binding, |view| unsafe {
             (self.callback)(self.userdata, view, &mut loss)
         });
         if code == 0 {
@@ -68,12 +69,14 @@ fn host_loss(
     callback: zoo_loss_fn,
     userdata: *mut c_void,
     cells: &CandidateCells,
+    binding: Binding,
 ) -> Result<HostLoss<'_>, ZooError> {
     let callback = callback.ok_or(ZooError::NullPointer("loss_fn"))?;
     Ok(HostLoss {
         callback,
         userdata,
         cells,
+        binding,
     })
 }
 
@@ -102,7 +105,12 @@ pub unsafe extern "C" fn zoo_step(
     guard(|| {
         let owner = handle(trainer, "trainer")?;
         let mut trainer = owner.exclusive(&"zoo_step")?;
-        let host = host_loss(loss_fn, userdata, &owner.cells)?;
+        let binding = if flags & ZOO_THREADSAFE != 0 {
+            Binding::Thread
+        } else {
+            Binding::Process
+        };
+        let host = host_loss(loss_fn, userdata, &owner.cells, binding)?;
         if flags & !ZOO_THREADSAFE != 0 {
             return Err(ZooError::InvalidArgument(format!(
                 "unknown flag bits {:#x} in flags {flags:#x}; accepted: 0 or ZOO_THREADSAFE",
@@ -133,15 +141,16 @@ pub unsafe extern "C" fn zoo_evaluate(
         let loss = out_ptr(loss, "loss")?;
         let owner = handle(trainer, "trainer")?;
         let mut trainer = owner.exclusive(&"zoo_evaluate")?;
-        let host = host_loss(loss_fn, userdata, &owner.cells)?;
+        let host = host_loss(loss_fn, userdata, &owner.cells, Binding::Process)?;
         *loss = trainer.evaluate(|c| host.call(c))?;
         ok()
     })
 }
 
 /// Inside a loss callback: runs the candidate's network θ_c on one input
-/// `x[0..nx]` into `y[0..ny]`. Thread-safe for distinct candidates.
-/// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE.
+/// `x[0..nx]` into `y[0..ny]`. Safe from several threads at once on one
+/// candidate (e.g. an OpenMP loop over cells inside the callback).
+/// Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_candidate_forward(
     candidate: *mut zoo_candidate,
@@ -155,7 +164,10 @@ pub unsafe extern "C" fn zoo_candidate_forward(
 
 /// Inside a loss callback: runs θ_c on `nrows` inputs stored row-major in
 /// `x[0..nx]` into `y[0..ny]` (nx = nrows × inputs, ny = nrows × outputs).
-/// Thread-safe for distinct candidates. Errors: ZOO_NULL_POINTER, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE.
+/// Safe from several threads at once on one candidate, each getting the
+/// serial result for its rows. Errors: ZOO_NULL_POINTER,
+/// ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE (its callback has
+/// returned).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_candidate_forward_batch(
     candidate: *mut zoo_candidate,
@@ -166,14 +178,15 @@ pub unsafe extern "C" fn zoo_candidate_forward_batch(
     ny: usize,
 ) -> zoo_status {
     guard(|| {
-        let mut candidate = resolve(candidate)?;
+        let candidate = resolve(candidate)?;
         candidate.forward_batch(array(x, nx, "x")?, nrows, array_mut(y, ny, "y")?)?;
         ok()
     })
 }
 
 /// Inside a loss callback: writes the candidate's position in its
-/// iteration (0-based) to `*out`. Errors: ZOO_NULL_POINTER.
+/// iteration (0-based) to `*out`. Errors: ZOO_NULL_POINTER,
+/// ZOO_BAD_CANDIDATE (its callback has returned).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_candidate_index(
     candidate: *const zoo_candidate,
@@ -188,7 +201,8 @@ pub unsafe extern "C" fn zoo_candidate_index(
 
 /// Inside a loss callback: copies θ_c into `params[0..n]` (n = number of
 /// parameters), for hosts that run the network themselves.
-/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE.
+/// Errors: ZOO_NULL_POINTER, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE (its callback
+/// has returned).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_candidate_get_params(
     candidate: *const zoo_candidate,

@@ -2,6 +2,7 @@
 
 use super::busy::{Busy, Exclusive, Published, Shared};
 use super::candidate_cells::CandidateCells;
+use super::slot::TrainerLink;
 use super::{
     array, array_mut, copy_out, guard, handle, ok, out_ptr, string, zoo_model, zoo_status,
 };
@@ -9,7 +10,7 @@ use crate::error::ZooError;
 use crate::trainer::Trainer;
 use std::cell::UnsafeCell;
 use std::ffi::c_char;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// A trainer: a copy of a model plus estimator, optimizer, options and
 /// iteration state. Create with `zoo_trainer_new`, destroy with
@@ -20,6 +21,8 @@ pub struct zoo_trainer {
     pub(crate) trainer: UnsafeCell<Trainer>,
     published: Mutex<Published>,
     pub(crate) cells: CandidateCells,
+    /// Shared with the trainer's slots, which outlive it safely.
+    pub(crate) link: Arc<TrainerLink>,
 }
 
 // SAFETY: the trainer inside is reached only through the leases of
@@ -33,12 +36,16 @@ const _: fn() = || {
 
 impl zoo_trainer {
     pub(crate) fn boxed(trainer: Trainer) -> *mut Self {
-        Box::into_raw(Box::new(Self {
+        let link = Arc::new(TrainerLink::default());
+        let ptr = Box::into_raw(Box::new(Self {
             busy: Busy::default(),
             published: Mutex::new(Published::of(&trainer)),
             trainer: UnsafeCell::new(trainer),
             cells: CandidateCells::default(),
-        }))
+            link: link.clone(),
+        }));
+        link.attach(ptr);
+        ptr
     }
 
     pub(crate) fn publish(&self, published: Published) {

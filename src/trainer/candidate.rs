@@ -4,6 +4,8 @@
 use crate::estimate::{Perturbation, Plan};
 use crate::model::{FeatureCache, Network, Workspace};
 use crate::{Result, ZooError};
+use std::cell::RefCell;
+use std::sync::{Mutex, TryLockError};
 
 /// Identifies one candidate of one opened iteration. Ids of an iteration
 /// that completed or was aborted are stale and rejected.
@@ -83,12 +85,44 @@ pub(crate) fn call_loss<T>(
 }
 
 /// A borrowed view of candidate θ_c, valid during one loss evaluation.
+///
+/// Its forward calls take `&self` and are safe from several threads at
+/// once (the host's own threads splitting cells inside a callback): the
+/// first caller uses the candidate's workspace, concurrent ones their
+/// thread's spare workspace, so no call allocates once the buffers have
+/// grown, and every row's result is the same whoever computes it.
 pub struct Candidate<'a> {
     pub(crate) id: CandidateId,
     pub(crate) network: &'a Network,
     pub(crate) params: &'a [f64],
-    pub(crate) workspace: &'a mut Workspace,
-    pub(crate) reuse: Option<Reuse<'a>>,
+    pub(crate) workspace: Mutex<&'a mut Workspace>,
+    /// Feature reuse keeps θ's features for one batch: its calls take
+    /// turns (each result depends only on its own inputs).
+    pub(crate) reuse: Option<Mutex<Reuse<'a>>>,
+}
+
+thread_local! {
+    /// The workspace of a thread whose forward call finds the candidate's
+    /// own workspace in use by another thread.
+    static SPARE_WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::new());
+}
+
+/// Runs `f` with this thread's spare workspace (grown once, then reused).
+pub(crate) fn with_spare_workspace<R>(f: impl FnOnce(&mut Workspace) -> R) -> R {
+    SPARE_WORKSPACE.with(|spare| f(&mut spare.borrow_mut()))
+}
+
+/// Runs `f` with `own` if no other thread holds it, else with this
+/// thread's spare workspace.
+pub(crate) fn with_workspace<R>(
+    own: &Mutex<&mut Workspace>,
+    f: impl FnOnce(&mut Workspace) -> R,
+) -> R {
+    match own.try_lock() {
+        Ok(mut ws) => f(&mut ws),
+        Err(TryLockError::Poisoned(p)) => f(&mut p.into_inner()),
+        Err(TryLockError::WouldBlock) => with_spare_workspace(f),
+    }
 }
 
 /// What a coordinate candidate needs to reuse θ's features.
@@ -144,31 +178,29 @@ impl Candidate<'_> {
     }
 
     /// Runs the network with θ_c on one input.
-    pub fn forward(&mut self, x: &[f64], y: &mut [f64]) -> Result<()> {
-        self.network.forward(self.params, x, y, self.workspace)
+    pub fn forward(&self, x: &[f64], y: &mut [f64]) -> Result<()> {
+        self.forward_batch(x, 1, y)
     }
 
     /// Runs the network with θ_c on `n` rows of `x`.
     /// With `feature_reuse=on`, a coordinate candidate recomputes only the
     /// layers its coordinate affects, reusing θ's features on this batch.
-    pub fn forward_batch(&mut self, x: &[f64], n: usize, y: &mut [f64]) -> Result<()> {
-        match &mut self.reuse {
-            Some(r) => {
+    pub fn forward_batch(&self, x: &[f64], n: usize, y: &mut [f64]) -> Result<()> {
+        match &self.reuse {
+            Some(reuse) => {
                 self.network.check_batch(self.params, x, n, y)?;
+                let mut r = reuse.lock().unwrap_or_else(|p| p.into_inner());
+                let r = &mut *r;
                 r.cache.prepare(self.network, r.key, r.theta, x, n)?;
-                self.network.forward_perturbed(
-                    self.params,
-                    r.coord,
-                    r.delta,
-                    r.cache,
-                    y,
-                    self.workspace,
-                );
+                with_workspace(&self.workspace, |ws| {
+                    self.network
+                        .forward_perturbed(self.params, r.coord, r.delta, r.cache, y, ws);
+                });
                 Ok(())
             }
-            None => self
-                .network
-                .forward_batch(self.params, x, n, y, self.workspace),
+            None => with_workspace(&self.workspace, |ws| {
+                self.network.forward_batch(self.params, x, n, y, ws)
+            }),
         }
     }
 }
@@ -246,8 +278,8 @@ impl Scratch {
             id,
             network,
             params: &self.params,
-            workspace: &mut self.workspace,
-            reuse,
+            workspace: Mutex::new(&mut self.workspace),
+            reuse: reuse.map(Mutex::new),
         }
     }
 

@@ -35,7 +35,7 @@ mod output_space;
 mod ranks;
 mod sparse;
 
-pub(crate) use candidate::{call_loss, Scratch};
+pub(crate) use candidate::{call_loss, with_spare_workspace, Scratch};
 pub use candidate::{Candidate, CandidateId, LossError, LossResult};
 pub use ranks::{Allreduce, Partition};
 
@@ -408,7 +408,7 @@ impl Trainer {
             id: CandidateId::new(0, 0),
             network: self.model.network(),
             params: self.model.params(),
-            workspace: &mut scratch.workspace,
+            workspace: Mutex::new(&mut scratch.workspace),
             reuse: None,
         };
         call_loss(0, || loss_fn(&mut view))
