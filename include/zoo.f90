@@ -44,6 +44,7 @@ module zoo
   public :: zoo_trainer_set_data_term, zoo_trainer_clear_data_term
   public :: zoo_model_save, zoo_model_load, zoo_trainer_save, zoo_trainer_load, zoo_trainer_restore
   public :: zoo_model_new_polynomial, zoo_trainer_threshold
+  public :: zoo_slot, zoo_slot_new, zoo_slot_new_model, zoo_slot_forward, zoo_slot_free
 
   !> Status codes (see zoo.h); values are never renumbered.
   integer, parameter, public :: ZOO_OK = 0, ZOO_NULL_POINTER = 1, ZOO_BAD_SIZE = 2, &
@@ -69,6 +70,18 @@ module zoo
   type :: zoo_trainer
      type(c_ptr) :: ptr = c_null_ptr
   end type zoo_trainer
+
+  !> A network slot for routines that cannot take a candidate: on a thread
+  !> evaluating one of its trainer's candidates it runs that candidate,
+  !> elsewhere the trainer's current weights (or a frozen model's).
+  type :: zoo_slot
+     type(c_ptr) :: ptr = c_null_ptr
+  end type zoo_slot
+
+  !> zoo_slot_forward on one input vector or on the columns of x(inputs, n).
+  interface zoo_slot_forward
+     module procedure zoo_slot_forward_one, zoo_slot_forward_batch
+  end interface zoo_slot_forward
 
   abstract interface
      !> A loss callback: evaluate the black box with the network of
@@ -495,6 +508,31 @@ module zoo
        integer(c_int32_t), value :: global
        integer(c_int32_t) :: s
      end function c_zoo_trainer_begin_zo_grasp
+     function c_zoo_slot_new(trainer, out) bind(c, name="zoo_slot_new") result(s)
+       import :: c_ptr, c_int32_t
+       type(c_ptr), value :: trainer
+       type(c_ptr), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_slot_new
+     function c_zoo_slot_new_model(model, out) bind(c, name="zoo_slot_new_model") result(s)
+       import :: c_ptr, c_int32_t
+       type(c_ptr), value :: model
+       type(c_ptr), intent(inout) :: out
+       integer(c_int32_t) :: s
+     end function c_zoo_slot_new_model
+     function c_zoo_slot_forward(slot, x, nx, nrows, y, ny) bind(c, name="zoo_slot_forward") result(s)
+       import :: c_ptr, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: slot
+       real(c_double), intent(in) :: x(*)
+       integer(c_size_t), value :: nx, nrows
+       real(c_double), intent(inout) :: y(*)
+       integer(c_size_t), value :: ny
+       integer(c_int32_t) :: s
+     end function c_zoo_slot_forward
+     subroutine c_zoo_slot_free(slot) bind(c, name="zoo_slot_free")
+       import :: c_ptr
+       type(c_ptr), value :: slot
+     end subroutine c_zoo_slot_free
   end interface
 
   ! The same C signatures serve models and trainers.
@@ -1278,5 +1316,49 @@ contains
          count), stat, 'zoo_trainer_threshold')
     if (present(pruned)) pruned = int(count)
   end subroutine zoo_trainer_threshold
+
+  !> A slot of `trainer` (see zoo_slot). It may be made at any time, and
+  !> freed before or after the trainer.
+  recursive subroutine zoo_slot_new(slot, trainer, stat)
+    type(zoo_slot), intent(inout) :: slot
+    type(zoo_trainer), intent(in) :: trainer
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_slot_new(trainer%ptr, slot%ptr), stat, 'zoo_slot_new')
+  end subroutine zoo_slot_new
+
+  !> A slot serving a frozen copy of `model` (a production run).
+  recursive subroutine zoo_slot_new_model(slot, model, stat)
+    type(zoo_slot), intent(inout) :: slot
+    type(zoo_model), intent(in) :: model
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_slot_new_model(model%ptr, slot%ptr), stat, 'zoo_slot_new_model')
+  end subroutine zoo_slot_new_model
+
+  !> Runs the slot's network on one input x(inputs) into y(outputs).
+  recursive subroutine zoo_slot_forward_one(slot, x, y, stat)
+    type(zoo_slot), intent(in) :: slot
+    real(c_double), intent(in), contiguous :: x(:)
+    real(c_double), intent(inout), contiguous :: y(:)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_slot_forward(slot%ptr, x, int(size(x), c_size_t), 1_c_size_t, y, &
+         int(size(y), c_size_t)), stat, 'zoo_slot_forward')
+  end subroutine zoo_slot_forward_one
+
+  !> Runs the slot's network on the columns of x(inputs, n) into y(outputs, n).
+  recursive subroutine zoo_slot_forward_batch(slot, x, y, stat)
+    type(zoo_slot), intent(in) :: slot
+    real(c_double), intent(in), contiguous :: x(:, :)
+    real(c_double), intent(inout), contiguous :: y(:, :)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_slot_forward(slot%ptr, x, int(size(x), c_size_t), int(size(x, 2), c_size_t), y, &
+         int(size(y), c_size_t)), stat, 'zoo_slot_forward')
+  end subroutine zoo_slot_forward_batch
+
+  !> Frees a slot; idempotent. Its trainer is untouched.
+  recursive subroutine zoo_slot_free(slot)
+    type(zoo_slot), intent(inout) :: slot
+    call c_zoo_slot_free(slot%ptr)
+    slot%ptr = c_null_ptr
+  end subroutine zoo_slot_free
 
 end module zoo
