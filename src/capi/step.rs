@@ -84,8 +84,12 @@ fn host_loss(
 /// candidate, then applies the update. With `flags` = ZOO_THREADSAFE the
 /// candidates run concurrently on the trainer's `threads` threads;
 /// otherwise (flags = 0) in order on the calling thread. On success
-/// `*loss` (may be NULL) receives the loss at θ before the update (for
-/// central estimators, the mean of the candidate losses).
+/// `*loss` (may be NULL) receives the iteration's loss, metric "loss": the
+/// base loss L(θ) at the weights before the update when the iteration
+/// evaluated θ (forward estimators; central ones with option
+/// base_loss=on, where it may be NaN or ±inf, since that loss is only
+/// reported), else the mean of the finite candidate losses (central
+/// estimators with base_loss=off, the default).
 ///
 /// On any error the weights, optimizer state and iteration counter are
 /// unchanged and a retry evaluates the same candidates. The callback must

@@ -72,6 +72,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         "CGE coordinates per iteration, sampled without replacement; 0 = every active one",
     ),
     spec(
+        "base_loss",
+        "off",
+        "off | on",
+        "on: central estimators also evaluate θ (one extra candidate per iteration, the last) and report L(θ) as base_loss and as the loss (zoo_step, metric loss, progress line) instead of the mean candidate loss; the gradient estimate is bit-identical, and a NaN/inf base loss is only reported, never dropped or fatal (under either nonfinite policy); no effect on forward estimators (they evaluate θ anyway) or with space=output",
+    ),
+    spec(
         "optimizer",
         "adam",
         "sgd | momentum | nesterov | adam | sign-sgd",
@@ -253,6 +259,7 @@ impl Default for TrainerConfig {
                 directions: DirectionKind::Gaussian,
                 mu: 0.0,
                 cge_coords: 0,
+                base_loss: false,
             },
             optim: OptimConfig {
                 kind: OptimizerKind::Adam,
@@ -333,6 +340,7 @@ impl TrainerConfig {
             }
             "mu" => e.mu = v.number(|x| x > 0.0)?,
             "cge_coords" => e.cge_coords = v.count(0)?,
+            "base_loss" => e.base_loss = v.choice(&[("off", false), ("on", true)])?,
             "optimizer" => {
                 o.kind = v.choice(&[
                     ("sgd", OptimizerKind::Sgd),
@@ -408,6 +416,7 @@ impl TrainerConfig {
             .into(),
             "mu" => e.mu.to_string(),
             "cge_coords" => e.cge_coords.to_string(),
+            "base_loss" => if e.base_loss { "on" } else { "off" }.into(),
             "optimizer" => match o.kind {
                 OptimizerKind::Sgd => "sgd",
                 OptimizerKind::Momentum => "momentum",

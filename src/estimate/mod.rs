@@ -16,6 +16,10 @@
 //!
 //! Candidates are numbered: forward variants put the base point θ at 0 and
 //! perturbation j at j+1; central variants put +μ at 2j and −μ at 2j+1.
+//! With `base_loss` set, central variants add one more candidate, θ
+//! itself, after the last pair (at 2p for p perturbations): its loss is
+//! reported as the base loss and takes no part in the estimate, so the
+//! gradient is bit for bit the one without it.
 //! A candidate whose loss is not finite drops out together with its partner
 //! (the base point for forward variants, the antithetic point for central
 //! ones); RGE then averages over the directions that remain, CGE sets the
@@ -63,6 +67,9 @@ pub struct EstimatorConfig {
     pub mu: f64,
     /// CGE coordinates per iteration; 0 (or ≥ m) means every active one.
     pub cge_coords: usize,
+    /// Central estimators also evaluate θ (one extra candidate, the last),
+    /// only to report L(θ); forward ones evaluate it anyway.
+    pub base_loss: bool,
 }
 
 /// What one candidate evaluates.
@@ -95,9 +102,12 @@ pub struct Plan {
 /// How an iteration's losses were used.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
-    /// L(θ) when the estimator evaluates θ.
+    /// L(θ) when the estimator evaluates θ: forward variants (always
+    /// finite, else the assembly fails) and central ones with `base_loss`
+    /// (reported as it came, NaN or infinite included).
     pub base_loss: Option<f64>,
-    /// Mean of the finite losses: L(θ) + O(μ²) for central estimators.
+    /// Mean of the finite losses the estimate is made from (not the
+    /// reported-only base point's): L(θ) + O(μ²) for central estimators.
     pub mean_loss: f64,
     /// Candidates whose loss (or whose partner's) was not finite.
     pub dropped: usize,
@@ -121,8 +131,13 @@ impl Plan {
 
     /// A plan over `dim` output coordinates (the output-space estimator):
     /// the same candidates and assembly, with directions from their own
-    /// stream so they never coincide with weight-space ones.
+    /// stream so they never coincide with weight-space ones. It adds no
+    /// reported-only base point: `base_loss` applies to weight space.
     pub fn over_outputs(config: EstimatorConfig, seed: u64, iteration: u64, dim: usize) -> Self {
+        let config = EstimatorConfig {
+            base_loss: false,
+            ..config
+        };
         let mut plan = Self::new(config, seed, iteration, dim);
         plan.purpose = Purpose::OutputDirection;
         plan
@@ -180,18 +195,37 @@ impl Plan {
         }
     }
 
-    /// Candidates this iteration evaluates.
+    /// Candidates this iteration evaluates, the reported-only base point
+    /// included.
     pub fn num_candidates(&self) -> usize {
         let p = self.num_perturbations();
         if self.config.kind.is_central() {
-            2 * p
+            2 * p + usize::from(self.config.base_loss)
         } else {
             p + 1
         }
     }
 
+    /// The candidate that evaluates θ only to report L(θ) (central
+    /// estimators with `base_loss` set): the last one. Its loss takes no
+    /// part in the estimate, so no non-finite policy applies to it.
+    pub fn reported_only(&self) -> Option<usize> {
+        (self.config.kind.is_central() && self.config.base_loss)
+            .then(|| 2 * self.num_perturbations())
+    }
+
+    /// The candidates the estimate is made from (every one but
+    /// [`Plan::reported_only`]).
+    fn estimate_candidates(&self) -> usize {
+        self.reported_only()
+            .unwrap_or_else(|| self.num_candidates())
+    }
+
     /// What candidate `c` is.
     pub fn perturbation(&self, c: usize) -> Perturbation {
+        if self.reported_only() == Some(c) {
+            return Perturbation::Base;
+        }
         let (index, sign) = if self.config.kind.is_central() {
             (c / 2, if c % 2 == 0 { 1.0 } else { -1.0 })
         } else if c == 0 {
@@ -254,7 +288,9 @@ impl Plan {
 
     /// Turns the losses (one per candidate, in candidate order) into a
     /// gradient over the active set. Fails, writing nothing meaningful, when
-    /// the base loss or every candidate is non-finite.
+    /// the base loss of a forward estimator or every perturbation is
+    /// non-finite. The reported-only base point's loss is returned as the
+    /// base loss whatever its value and used for nothing else.
     pub fn assemble(
         &mut self,
         losses: &[f64],
@@ -263,6 +299,21 @@ impl Plan {
     ) -> Result<Summary> {
         assert_eq!(losses.len(), self.num_candidates());
         assert_eq!(grad.len(), self.num_active);
+        let (estimated, reported) = losses.split_at(self.estimate_candidates());
+        let mut summary = self.estimate(estimated, grad, pool)?;
+        if let Some(&base) = reported.first() {
+            summary.base_loss = Some(base);
+        }
+        Ok(summary)
+    }
+
+    /// [`Plan::assemble`] over the candidates the estimate is made from.
+    fn estimate(
+        &mut self,
+        losses: &[f64],
+        grad: &mut [f64],
+        pool: Option<&rayon::ThreadPool>,
+    ) -> Result<Summary> {
         let base_loss = (!self.config.kind.is_central()).then(|| losses[0]);
         if let Some(base) = base_loss.filter(|b| !b.is_finite()) {
             return Err(self.failure(format!("the loss at the unperturbed base point is {base}")));

@@ -55,6 +55,7 @@ fn config(
         directions,
         mu,
         cge_coords,
+        base_loss: false,
     }
 }
 
@@ -419,4 +420,62 @@ fn parallel_assembly_is_bit_identical() {
             .zip(&parallel)
             .all(|(a, b)| a.to_bits() == b.to_bits()));
     }
+}
+
+#[test]
+fn the_reported_only_base_point_comes_last_and_changes_no_estimate() {
+    for kind in [EstimatorKind::RgeCentral, EstimatorKind::CgeCentral] {
+        let base = config(kind, 3, DirectionKind::Gaussian, 0.1, 0);
+        let with = EstimatorConfig {
+            base_loss: true,
+            ..base
+        };
+        let mut plain = Plan::new(base, 5, 2, 4);
+        let mut plan = Plan::new(with, 5, 2, 4);
+        let n = plain.num_candidates();
+        assert_eq!(plan.num_candidates(), n + 1);
+        assert_eq!(
+            (plain.reported_only(), plan.reported_only()),
+            (None, Some(n))
+        );
+        assert_eq!(plan.perturbation(n), Perturbation::Base);
+        for c in 0..n {
+            assert_eq!(plan.perturbation(c), plain.perturbation(c));
+        }
+        let losses: Vec<f64> = (0..n).map(|c| 1.0 + (c as f64 * 0.61).sin()).collect();
+        let (mut g_plain, mut g) = (vec![0.0; 4], vec![0.0; 4]);
+        let s_plain = plain.assemble(&losses, &mut g_plain, None).unwrap();
+        for base_value in [0.25, f64::NAN, f64::NEG_INFINITY] {
+            let mut all = losses.clone();
+            all.push(base_value);
+            let s = plan.assemble(&all, &mut g, None).unwrap();
+            assert_eq!(
+                g.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                g_plain.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+            assert_eq!(s.base_loss.map(f64::to_bits), Some(base_value.to_bits()));
+            assert_eq!(
+                (s.mean_loss, s.dropped),
+                (s_plain.mean_loss, s_plain.dropped)
+            );
+        }
+    }
+    let forward = config(
+        EstimatorKind::RgeForward,
+        3,
+        DirectionKind::Gaussian,
+        0.1,
+        0,
+    );
+    let with = EstimatorConfig {
+        base_loss: true,
+        ..forward
+    };
+    assert_eq!(Plan::new(with, 1, 0, 4).num_candidates(), 4);
+    assert_eq!(Plan::new(with, 1, 0, 4).reported_only(), None);
+    let central = EstimatorConfig {
+        kind: EstimatorKind::CgeCentral,
+        ..with
+    };
+    assert_eq!(Plan::over_outputs(central, 1, 0, 3).num_candidates(), 6);
 }

@@ -218,10 +218,15 @@ impl Trainer {
             Some(iteration) => iteration.record(c, losses),
             None => {
                 // Per-row losses in weight space: the loss is their sum.
+                // The reported-only base point is not part of the estimate:
+                // no non-finite policy applies to it.
                 let loss = losses.iter().sum();
-                self.evaluation()
-                    .check(c, loss)
-                    .map(|_| self.open.losses[c] = loss)
+                let checked = if self.estimation.plan.reported_only() == Some(c) {
+                    Ok(loss)
+                } else {
+                    self.evaluation().check(c, loss)
+                };
+                checked.map(|_| self.open.losses[c] = loss)
             }
         };
         if let Err(e) = recorded {

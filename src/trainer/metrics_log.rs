@@ -67,6 +67,22 @@ pub fn json_line(m: &IterationMetrics) -> String {
     )
 }
 
+/// The progress line of one iteration: its loss says whether it is the
+/// base loss L(θ_k) (`base`) or the mean of the candidate losses (`mean`).
+pub(super) fn progress_line(m: &IterationMetrics) -> String {
+    format!(
+        "zoo: iteration {:>7}  loss {:.4e} ({})  |g| {:.3e}  lr {:.3e}  evaluations {}  dropped {}  {:.3} s",
+        m.iteration,
+        m.loss(),
+        if m.base_loss.is_some() { "base" } else { "mean" },
+        m.grad_norm,
+        m.lr,
+        m.evaluations,
+        m.dropped,
+        m.wall_time
+    )
+}
+
 impl Trainer {
     /// Stores the metrics of a completed iteration and writes them out.
     pub(super) fn record(&mut self, metrics: IterationMetrics) -> &IterationMetrics {
@@ -82,16 +98,7 @@ impl Trainer {
             }
             let every = self.config.progress_every;
             if every > 0 && metrics.iteration % every == 0 {
-                eprintln!(
-                    "zoo: iteration {:>7}  loss {:.4e}  |g| {:.3e}  lr {:.3e}  evaluations {}  dropped {}  {:.3} s",
-                    metrics.iteration,
-                    metrics.loss(),
-                    metrics.grad_norm,
-                    metrics.lr,
-                    metrics.evaluations,
-                    metrics.dropped,
-                    metrics.wall_time
-                );
+                eprintln!("{}", progress_line(&metrics));
             }
         }
         self.log.metrics.insert(metrics)

@@ -5,8 +5,8 @@
 //! one loss per candidate, either from [`Trainer::step`] /
 //! [`Trainer::step_parallel`] or through ask/tell, and closes with one
 //! optimizer update. A failed iteration (a loss function error, a
-//! non-finite loss under `nonfinite=error`, a non-finite base loss, every
-//! candidate dropped) changes nothing: weights, optimizer state and the
+//! non-finite loss under `nonfinite=error`, a non-finite base loss of a
+//! forward estimator, every candidate dropped) changes nothing: weights, optimizer state and the
 //! iteration counter stay as they were, and retrying evaluates the same
 //! candidates again.
 //!
@@ -44,8 +44,9 @@ use crate::error::{Result, ZooError};
 use crate::estimate::Plan;
 use crate::model::Model;
 use crate::optim::{norm, Optimizer};
-use crate::schedule::{Evaluation, LazyPool};
+use crate::schedule::{Evaluation, LazyPool, Share};
 use ask_tell::AskState;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -56,14 +57,17 @@ pub struct IterationMetrics {
     /// [`Trainer::iteration`] returns after it. A ZO-GraSP probe, which
     /// applies no update, leaves it unchanged.
     pub iteration: u64,
-    /// L(θ_k) when the estimator evaluates θ (forward variants).
+    /// L(θ_k) when the iteration evaluates θ: forward variants, and central
+    /// ones with option `base_loss=on` (then as the host returned it, NaN
+    /// or infinite included: that loss is only reported).
     pub base_loss: Option<f64>,
-    /// Mean of the finite candidate losses: L(θ_k) + O(μ²) for central ones.
+    /// Mean of the finite losses of the candidates the estimate is made
+    /// from: L(θ_k) + O(μ²) for central ones.
     pub mean_loss: f64,
     /// The weighted data term at θ_k, when one is set (not part of the
     /// losses above).
     pub data_loss: Option<f64>,
-    /// Losses received.
+    /// Losses received (the reported-only base point included).
     pub evaluations: usize,
     /// Candidates dropped for non-finite losses (theirs or their partner's).
     pub dropped: usize,
@@ -76,7 +80,8 @@ pub struct IterationMetrics {
 }
 
 impl IterationMetrics {
-    /// L(θ_k) where it was evaluated, else its central estimate.
+    /// L(θ_k) where it was evaluated (the base loss), else its central
+    /// estimate (the mean loss).
     pub fn loss(&self) -> f64 {
         self.base_loss.unwrap_or(self.mean_loss)
     }
@@ -353,7 +358,7 @@ impl Trainer {
     }
 
     /// Runs one iteration, evaluating candidates in order on this thread.
-    pub fn step<F>(&mut self, loss_fn: F) -> Result<&IterationMetrics>
+    pub fn step<F>(&mut self, mut loss_fn: F) -> Result<&IterationMetrics>
     where
         F: FnMut(&mut Candidate) -> LossResult,
     {
@@ -361,11 +366,15 @@ impl Trainer {
         let started = Instant::now();
         self.open();
         let mut losses = std::mem::take(&mut self.open.losses);
+        let aside = AsideLoss::new(&self.estimation.plan);
         let mut scratch = self.scratch[0].lock().unwrap_or_else(|p| p.into_inner());
-        let outcome = self
-            .evaluation()
-            .sequential(&mut scratch, &mut losses, loss_fn);
+        let outcome =
+            self.evaluation()
+                .sequential(&mut scratch, &mut losses, |c: &mut Candidate| {
+                    aside.divert(c.index(), loss_fn(c))
+                });
         drop(scratch);
+        aside.restore(&mut losses, self.share());
         self.open.losses = losses;
         self.combine_losses(outcome)?;
         self.finish(started)
@@ -387,10 +396,14 @@ impl Trainer {
         let started = Instant::now();
         self.open();
         let mut losses = std::mem::take(&mut self.open.losses);
+        let aside = AsideLoss::new(&self.estimation.plan);
         let pool = self.pool.started().expect("started above");
-        let outcome = self
-            .evaluation()
-            .parallel(pool, &self.scratch, &mut losses, &loss_fn);
+        let outcome =
+            self.evaluation()
+                .parallel(pool, &self.scratch, &mut losses, &|c: &mut Candidate| {
+                    aside.divert(c.index(), loss_fn(c))
+                });
+        aside.restore(&mut losses, self.share());
         self.open.losses = losses;
         self.combine_losses(outcome)?;
         self.finish(started)
@@ -475,8 +488,48 @@ impl Trainer {
     }
 }
 
+/// The loss of the plan's reported-only base point (option `base_loss`),
+/// kept aside while the schedule evaluates the candidates: the non-finite
+/// policy guards the estimate, and this loss is not part of it, so a NaN
+/// there must neither drop nor abort the iteration.
+struct AsideLoss {
+    candidate: Option<usize>,
+    bits: AtomicU64,
+}
+
+impl AsideLoss {
+    fn new(plan: &Plan) -> Self {
+        Self {
+            candidate: plan.reported_only(),
+            bits: AtomicU64::new(f64::NAN.to_bits()),
+        }
+    }
+
+    /// `result` of candidate `c`; the reported-only loss is kept here and
+    /// a finite stand-in goes to the schedule.
+    fn divert(&self, c: usize, result: LossResult) -> LossResult {
+        match result {
+            Ok(loss) if self.candidate == Some(c) => {
+                self.bits.store(loss.to_bits(), Ordering::Relaxed);
+                Ok(0.0)
+            }
+            other => other,
+        }
+    }
+
+    /// Puts the kept loss back into its slot, where this process
+    /// evaluated it.
+    fn restore(&self, losses: &mut [f64], share: Share) {
+        if let Some(c) = self.candidate.filter(|&c| share.owns(c)) {
+            losses[c] = f64::from_bits(self.bits.load(Ordering::Relaxed));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_base_loss;
 #[cfg(test)]
 mod tests_dataset;
 #[cfg(test)]

@@ -125,6 +125,17 @@ fn candidates_partition_is_bit_identical_for_any_rank_and_thread_count() {
 }
 
 #[test]
+fn the_reported_only_base_point_changes_no_weights_across_ranks() {
+    let options = "estimator=cge-central lr=0.05 seed=2";
+    let single = single_process(options, 4);
+    for size in [2, 3] {
+        for weights in train_on_ranks(size, &format!("{options} base_loss=on threads=2"), 4, None) {
+            assert_eq!(weights.unwrap(), single, "{size} ranks");
+        }
+    }
+}
+
+#[test]
 fn replicated_partition_sums_partial_losses_identically_on_every_rank() {
     let options = "estimator=cge-central lr=0.05 partition=replicated";
     let single = single_process(options, 6);
