@@ -8,22 +8,31 @@
 !>   never created, does nothing.
 !> - Every routine takes an optional integer `stat`. When present it
 !>   receives the status (ZOO_OK = 0 on success) and the program goes on;
-!>   when absent and the call fails, the routine prints zoo's message and
-!>   stops with `error stop`.
+!>   when absent and the call fails, the routine prints zoo's message as
+!>   the first line on error_unit and stops the program (exit status 1),
+!>   unless the host registered a handler (zoo_set_error_handler).
 !> - Arrays are contiguous real(c_double). A batch of n inputs is x(inputs, n):
 !>   each column is one row of the C API's row-major layout.
 !> - Loss callbacks are bind(c) functions matching zoo_loss_callback; they
 !>   receive your userdata (a c_ptr from c_loc, or c_null_ptr) and a
 !>   candidate handle valid only during the call.
+!> - Safe on several threads whatever the host's flags (-fno-automatic,
+!>   -finit-local-zero, -fdefault-real-8, ...): every procedure is
+!>   recursive, kinds are spelled out, no local is saved or initialised
+!>   in its declaration, and no function with a deferred-length result is
+!>   called inside the module. The only module variables are the error
+!>   handler and the flag of a stop under way. New procedures keep these
+!>   rules.
 !> Plain Fortran 2008 with iso_c_binding.
 module zoo
   use, intrinsic :: iso_c_binding
-  use, intrinsic :: iso_fortran_env, only: error_unit
+  use, intrinsic :: iso_fortran_env, only: error_unit, output_unit
   implicit none
   private
 
   public :: zoo_model, zoo_trainer, zoo_loss_callback
   public :: zoo_version, zoo_version_number, zoo_status_name, zoo_last_error
+  public :: zoo_error_handler, zoo_set_error_handler
   public :: zoo_model_new_mlp, zoo_model_free, zoo_model_num_params, zoo_model_num_active
   public :: zoo_model_get_params, zoo_model_set_params, zoo_model_forward, zoo_model_forward_batch
   public :: zoo_model_fit
@@ -131,6 +140,14 @@ module zoo
        integer(c_size_t), value :: n
        integer(c_int32_t) :: status
      end function zoo_allreduce_callback
+     !> An error handler (zoo_set_error_handler): receives the status and
+     !> zoo's message ("zoo: <routine> failed (<status name>): <reason>") of
+     !> a call made without `stat` that failed. It may stop the program
+     !> (MPI_Abort, error stop) or return; the failed routine then returns.
+     subroutine zoo_error_handler(status, message)
+       integer, intent(in) :: status
+       character(len=*), intent(in) :: message
+     end subroutine zoo_error_handler
   end interface
 
   interface
@@ -139,6 +156,10 @@ module zoo
        type(c_ptr), value :: s
        integer(c_size_t) :: n
      end function c_strlen
+     subroutine c_exit(status) bind(c, name="exit")
+       import :: c_int
+       integer(c_int), value :: status
+     end subroutine c_exit
      function zoo_version_number() bind(c, name="zoo_version_number") result(v)
        import :: c_int32_t
        integer(c_int32_t) :: v
@@ -554,70 +575,151 @@ module zoo
   procedure(c_zoo_load), bind(c, name="zoo_model_load") :: c_zoo_model_load
   procedure(c_zoo_load), bind(c, name="zoo_trainer_load") :: c_zoo_trainer_load
 
+  !> The host's error handler; null = print and stop (zoo_set_error_handler).
+  procedure(zoo_error_handler), pointer :: error_handler => null()
+  !> Set by the first thread that stops the program (report).
+  logical, volatile :: stopping = .false.
+
 contains
 
-  !> Copies a NUL-terminated C string into a Fortran string.
-  function from_c(p) result(text)
+  ! Strings from C. gfortran keeps some string lengths in static storage
+  ! even in recursive procedures: the length of every deferred-length
+  ! function result at the calling site, and under -fno-automatic that of
+  ! deferred-length local variables. Inside the module, C strings therefore
+  ! go into dummy arguments and automatic-length locals only.
+
+  !> The length of the NUL-terminated C string at `p` (0 for NULL).
+  recursive function c_length(p) result(n)
     type(c_ptr), intent(in) :: p
-    character(len=:), allocatable :: text
+    integer :: n
+    n = 0
+    if (c_associated(p)) n = int(c_strlen(p))
+  end function c_length
+
+  !> Copies the first len(text) characters at `p` into `text`.
+  recursive subroutine copy_chars(p, text)
+    type(c_ptr), intent(in) :: p
+    character(len=*), intent(out) :: text
     character(kind=c_char), pointer :: chars(:)
-    integer :: i, n
-    if (.not. c_associated(p)) then
-       text = ''
-       return
-    end if
-    n = int(c_strlen(p))
-    call c_f_pointer(p, chars, [n])
-    allocate(character(len=n) :: text)
-    do i = 1, n
+    integer :: i
+    if (len(text) == 0) return
+    call c_f_pointer(p, chars, [len(text)])
+    do i = 1, len(text)
        text(i:i) = chars(i)
     end do
-  end function from_c
+  end subroutine copy_chars
+
+  !> Copies the NUL-terminated C string at `p` into `text` ('' for NULL).
+  recursive subroutine copy_c_string(p, text)
+    type(c_ptr), intent(in) :: p
+    character(len=:), allocatable, intent(out) :: text
+    allocate(character(len=c_length(p)) :: text)
+    call copy_chars(p, text)
+  end subroutine copy_c_string
 
   !> `s` as a NUL-terminated C string.
-  function to_c(s) result(c)
+  recursive function to_c(s) result(c)
     character(len=*), intent(in) :: s
     character(kind=c_char, len=len_trim(s) + 1) :: c
     c = trim(s) // c_null_char
   end function to_c
 
   !> The library version, e.g. "0.1.0".
-  function zoo_version() result(text)
+  recursive function zoo_version() result(text)
     character(len=:), allocatable :: text
-    text = from_c(c_zoo_version())
+    call copy_c_string(c_zoo_version(), text)
   end function zoo_version
 
   !> The name of a status code, e.g. "ZOO_BAD_SIZE".
-  function zoo_status_name(status) result(text)
+  recursive function zoo_status_name(status) result(text)
     integer, intent(in) :: status
     character(len=:), allocatable :: text
-    text = from_c(c_zoo_status_name(int(status, c_int32_t)))
+    call copy_c_string(c_zoo_status_name(int(status, c_int32_t)), text)
   end function zoo_status_name
 
   !> The message of the most recent failed zoo call on this thread.
-  function zoo_last_error() result(text)
+  recursive function zoo_last_error() result(text)
     character(len=:), allocatable :: text
-    text = from_c(c_zoo_last_error())
+    call copy_c_string(c_zoo_last_error(), text)
   end function zoo_last_error
 
-  !> Hands `status` to `stat`, or stops with zoo's message when `stat` is
-  !> absent and the call failed.
-  subroutine finish(status, stat, routine)
+  !> Makes `handler` receive the failures of calls made without `stat`
+  !> instead of the default (print zoo's message, stop the program); with
+  !> no argument, restores the default. When the handler returns, the
+  !> failed routine returns normally, its outputs left as a call with `stat`
+  !> leaves them. The handler runs on the thread where the call failed (one
+  !> of zoo's threads inside a ZOO_THREADSAFE callback). It is one module
+  !> variable: set it before calls run on several threads, not during them.
+  recursive subroutine zoo_set_error_handler(handler)
+    procedure(zoo_error_handler), optional :: handler
+    if (present(handler)) then
+       error_handler => handler
+    else
+       error_handler => null()
+    end if
+  end subroutine zoo_set_error_handler
+
+  !> Hands `status` to `stat`, or reports the failure (report) when `stat`
+  !> is absent and the call failed.
+  recursive subroutine finish(status, stat, routine)
     integer(c_int32_t), intent(in) :: status
     integer, intent(out), optional :: stat
     character(len=*), intent(in) :: routine
+    type(c_ptr) :: name, reason
     if (present(stat)) then
        stat = int(status)
     else if (status /= ZOO_OK) then
-       write (error_unit, '(5a)') 'zoo: ', routine, ' failed (', &
-            zoo_status_name(int(status)), '): ' // zoo_last_error()
-       error stop 1
+       name = c_zoo_status_name(status)
+       reason = c_zoo_last_error()
+       call report_failure(int(status), routine, name, c_length(name), reason, c_length(reason))
     end if
   end subroutine finish
 
+  !> Reports "zoo: <routine> failed (<status name>): <reason>" from the C
+  !> strings `name` and `reason` of the given lengths.
+  recursive subroutine report_failure(status, routine, name, name_length, reason, reason_length)
+    integer, intent(in) :: status
+    character(len=*), intent(in) :: routine
+    type(c_ptr), intent(in) :: name, reason
+    integer, intent(in) :: name_length, reason_length
+    character(len=name_length) :: name_text
+    character(len=reason_length) :: reason_text
+    call copy_chars(name, name_text)
+    call copy_chars(reason, reason_text)
+    call report(status, 'zoo: ' // routine // ' failed (' // name_text // '): ' // reason_text)
+  end subroutine report_failure
+
+  !> Gives a failure to the host's handler, or prints `message` on
+  !> error_unit and ends the program with exit status 1. The message is
+  !> flushed at once (gfortran buffers error_unit when stderr is not a
+  !> terminal, while its own stop messages bypass the buffer), so it is the
+  !> first line. The program ends through C's exit(1), which flushes every
+  !> Fortran unit, not through `error stop 1`: gfortran's error stop adds
+  !> "ERROR STOP 1" and, by default, a backtrace, which on zoo's threads
+  !> runs through the Rust library.
+  recursive subroutine report(status, message)
+    integer, intent(in) :: status
+    character(len=*), intent(in) :: message
+    if (associated(error_handler)) then
+       call error_handler(status, message)
+       return
+    end if
+    ! Two threads running exit's clean-up at once can crash the program, so
+    ! a thread that finds another one stopping waits for the end. (Fortran
+    ! 2008 has atomics only for coarrays: two threads failing in the same
+    ! instant may still both get here.)
+    do while (stopping)
+    end do
+    stopping = .true.
+    write (error_unit, '(a)') message
+    flush (error_unit)
+    flush (output_unit)
+    call c_exit(1_c_int)
+  end subroutine report
+
   !> Creates an MLP with layer widths `sizes` (inputs first), `activation`
   !> after hidden layers, linear output, weights drawn from `seed`.
-  subroutine zoo_model_new_mlp(model, sizes, activation, seed, stat)
+  recursive subroutine zoo_model_new_mlp(model, sizes, activation, seed, stat)
     type(zoo_model), intent(inout) :: model
     integer, intent(in) :: sizes(:)
     character(len=*), intent(in) :: activation
@@ -634,7 +736,7 @@ contains
   !> and degree 2), then a linear layer to `outputs`. The weights W(o, j)
   !> are stored row-major first (coefficient of monomial j in output o at
   !> position (o-1)*nmonomials + j), then one bias (constant term) per output.
-  subroutine zoo_model_new_polynomial(model, inputs, degree, outputs, seed, stat)
+  recursive subroutine zoo_model_new_polynomial(model, inputs, degree, outputs, seed, stat)
     type(zoo_model), intent(inout) :: model
     integer, intent(in) :: inputs, degree, outputs
     integer(c_int64_t), intent(in) :: seed
@@ -644,14 +746,14 @@ contains
   end subroutine zoo_model_new_polynomial
 
   !> Destroys a model; does nothing when it is not created or already freed.
-  subroutine zoo_model_free(model)
+  recursive subroutine zoo_model_free(model)
     type(zoo_model), intent(inout) :: model
     call c_zoo_model_free(model%ptr)
     model%ptr = c_null_ptr
   end subroutine zoo_model_free
 
   !> Number of parameters, masked ones included.
-  function zoo_model_num_params(model, stat) result(n)
+  recursive function zoo_model_num_params(model, stat) result(n)
     type(zoo_model), intent(in) :: model
     integer, intent(out), optional :: stat
     integer :: n
@@ -662,7 +764,7 @@ contains
   end function zoo_model_num_params
 
   !> Number of active (unmasked) parameters.
-  function zoo_model_num_active(model, stat) result(n)
+  recursive function zoo_model_num_active(model, stat) result(n)
     type(zoo_model), intent(in) :: model
     integer, intent(out), optional :: stat
     integer :: n
@@ -673,7 +775,7 @@ contains
   end function zoo_model_num_active
 
   !> Copies the parameters into `params` (size = number of parameters).
-  subroutine zoo_model_get_params(model, params, stat)
+  recursive subroutine zoo_model_get_params(model, params, stat)
     type(zoo_model), intent(in) :: model
     real(c_double), intent(inout), contiguous :: params(:)
     integer, intent(out), optional :: stat
@@ -682,7 +784,7 @@ contains
   end subroutine zoo_model_get_params
 
   !> Replaces the parameters; on error the model is unchanged.
-  subroutine zoo_model_set_params(model, params, stat)
+  recursive subroutine zoo_model_set_params(model, params, stat)
     type(zoo_model), intent(inout) :: model
     real(c_double), intent(in), contiguous :: params(:)
     integer, intent(out), optional :: stat
@@ -691,7 +793,7 @@ contains
   end subroutine zoo_model_set_params
 
   !> Runs the model on one input x(inputs) into y(outputs).
-  subroutine zoo_model_forward(model, x, y, stat)
+  recursive subroutine zoo_model_forward(model, x, y, stat)
     type(zoo_model), intent(in) :: model
     real(c_double), intent(in), contiguous :: x(:)
     real(c_double), intent(inout), contiguous :: y(:)
@@ -701,7 +803,7 @@ contains
   end subroutine zoo_model_forward
 
   !> Runs the model on the columns of x(inputs, n) into y(outputs, n).
-  subroutine zoo_model_forward_batch(model, x, y, stat)
+  recursive subroutine zoo_model_forward_batch(model, x, y, stat)
     type(zoo_model), intent(in) :: model
     real(c_double), intent(in), contiguous :: x(:, :)
     real(c_double), intent(inout), contiguous :: y(:, :)
@@ -714,7 +816,7 @@ contains
   !> Adam on the mean squared error with exact gradients. Options:
   !> "epochs=1000 lr=0.001 batch=0 weight_decay=0 seed=0". On error the
   !> model is unchanged.
-  subroutine zoo_model_fit(model, x, y, options, final_loss, stat)
+  recursive subroutine zoo_model_fit(model, x, y, options, final_loss, stat)
     type(zoo_model), intent(inout) :: model
     real(c_double), intent(in), contiguous :: x(:, :), y(:, :)
     character(len=*), intent(in) :: options
@@ -729,7 +831,7 @@ contains
 
   !> Creates a trainer for a copy of `model` with "key=value ..." options.
   !> The caller keeps ownership of `model`.
-  subroutine zoo_trainer_new(trainer, model, options, stat)
+  recursive subroutine zoo_trainer_new(trainer, model, options, stat)
     type(zoo_trainer), intent(inout) :: trainer
     type(zoo_model), intent(in) :: model
     character(len=*), intent(in) :: options
@@ -738,14 +840,14 @@ contains
   end subroutine zoo_trainer_new
 
   !> Destroys a trainer; does nothing when it is not created or already freed.
-  subroutine zoo_trainer_free(trainer)
+  recursive subroutine zoo_trainer_free(trainer)
     type(zoo_trainer), intent(inout) :: trainer
     call c_zoo_trainer_free(trainer%ptr)
     trainer%ptr = c_null_ptr
   end subroutine zoo_trainer_free
 
   !> Sets one option, e.g. call zoo_trainer_set(t, 'lr', '1e-4').
-  subroutine zoo_trainer_set(trainer, key, value, stat)
+  recursive subroutine zoo_trainer_set(trainer, key, value, stat)
     type(zoo_trainer), intent(inout) :: trainer
     character(len=*), intent(in) :: key, value
     integer, intent(out), optional :: stat
@@ -753,7 +855,7 @@ contains
   end subroutine zoo_trainer_set
 
   !> Reads one option into `value` (blank-padded).
-  subroutine zoo_trainer_get(trainer, key, value, stat)
+  recursive subroutine zoo_trainer_get(trainer, key, value, stat)
     type(zoo_trainer), intent(in) :: trainer
     character(len=*), intent(in) :: key
     character(len=*), intent(out) :: value
@@ -774,7 +876,7 @@ contains
   end subroutine zoo_trainer_get
 
   !> Number of parameters of the trained model.
-  function zoo_trainer_num_params(trainer, stat) result(n)
+  recursive function zoo_trainer_num_params(trainer, stat) result(n)
     type(zoo_trainer), intent(in) :: trainer
     integer, intent(out), optional :: stat
     integer :: n
@@ -785,7 +887,7 @@ contains
   end function zoo_trainer_num_params
 
   !> Copies the current weights into `params`.
-  subroutine zoo_trainer_get_params(trainer, params, stat)
+  recursive subroutine zoo_trainer_get_params(trainer, params, stat)
     type(zoo_trainer), intent(in) :: trainer
     real(c_double), intent(inout), contiguous :: params(:)
     integer, intent(out), optional :: stat
@@ -794,7 +896,7 @@ contains
   end subroutine zoo_trainer_get_params
 
   !> Replaces the current weights; on error nothing changes.
-  subroutine zoo_trainer_set_params(trainer, params, stat)
+  recursive subroutine zoo_trainer_set_params(trainer, params, stat)
     type(zoo_trainer), intent(inout) :: trainer
     real(c_double), intent(in), contiguous :: params(:)
     integer, intent(out), optional :: stat
@@ -803,7 +905,7 @@ contains
   end subroutine zoo_trainer_set_params
 
   !> A new model holding a copy of the current weights (free it).
-  subroutine zoo_trainer_copy_model(trainer, model, stat)
+  recursive subroutine zoo_trainer_copy_model(trainer, model, stat)
     type(zoo_trainer), intent(in) :: trainer
     type(zoo_model), intent(inout) :: model
     integer, intent(out), optional :: stat
@@ -811,7 +913,7 @@ contains
   end subroutine zoo_trainer_copy_model
 
   !> Completed iterations.
-  function zoo_trainer_iteration(trainer, stat) result(k)
+  recursive function zoo_trainer_iteration(trainer, stat) result(k)
     type(zoo_trainer), intent(in) :: trainer
     integer, intent(out), optional :: stat
     integer(c_int64_t) :: k
@@ -820,7 +922,7 @@ contains
   end function zoo_trainer_iteration
 
   !> Candidates per iteration.
-  function zoo_trainer_num_candidates(trainer, stat) result(n)
+  recursive function zoo_trainer_num_candidates(trainer, stat) result(n)
     type(zoo_trainer), intent(in) :: trainer
     integer, intent(out), optional :: stat
     integer :: n
@@ -831,7 +933,7 @@ contains
   end function zoo_trainer_num_candidates
 
   !> A metric of the last completed iteration ("loss", "grad_norm", ...).
-  function zoo_trainer_metric(trainer, name, stat) result(value)
+  recursive function zoo_trainer_metric(trainer, name, stat) result(value)
     type(zoo_trainer), intent(in) :: trainer
     character(len=*), intent(in) :: name
     integer, intent(out), optional :: stat
@@ -843,7 +945,7 @@ contains
   !> Runs one iteration: `callback` is called once per candidate. Pass
   !> flags = ZOO_THREADSAFE when the callback may run on several threads.
   !> `loss` receives the loss at the weights before the update.
-  subroutine zoo_step(trainer, callback, userdata, flags, loss, stat)
+  recursive subroutine zoo_step(trainer, callback, userdata, flags, loss, stat)
     type(zoo_trainer), intent(inout) :: trainer
     procedure(zoo_loss_callback) :: callback
     type(c_ptr), intent(in), optional :: userdata
@@ -863,7 +965,7 @@ contains
   end subroutine zoo_step
 
   !> Evaluates `callback` once at the current weights; changes nothing.
-  subroutine zoo_evaluate(trainer, callback, loss, userdata, stat)
+  recursive subroutine zoo_evaluate(trainer, callback, loss, userdata, stat)
     type(zoo_trainer), intent(inout) :: trainer
     procedure(zoo_loss_callback) :: callback
     real(c_double), intent(out) :: loss
@@ -877,7 +979,7 @@ contains
   end subroutine zoo_evaluate
 
   !> Inside a callback: runs the candidate's network on one input.
-  subroutine zoo_candidate_forward(candidate, x, y, stat)
+  recursive subroutine zoo_candidate_forward(candidate, x, y, stat)
     type(c_ptr), intent(in) :: candidate
     real(c_double), intent(in), contiguous :: x(:)
     real(c_double), intent(inout), contiguous :: y(:)
@@ -887,7 +989,7 @@ contains
   end subroutine zoo_candidate_forward
 
   !> Inside a callback: runs the candidate's network on the columns of x.
-  subroutine zoo_candidate_forward_batch(candidate, x, y, stat)
+  recursive subroutine zoo_candidate_forward_batch(candidate, x, y, stat)
     type(c_ptr), intent(in) :: candidate
     real(c_double), intent(in), contiguous :: x(:, :)
     real(c_double), intent(inout), contiguous :: y(:, :)
@@ -897,7 +999,7 @@ contains
   end subroutine zoo_candidate_forward_batch
 
   !> Inside a callback: the candidate's 0-based position in its iteration.
-  function zoo_candidate_index(candidate, stat) result(index)
+  recursive function zoo_candidate_index(candidate, stat) result(index)
     type(c_ptr), intent(in) :: candidate
     integer, intent(out), optional :: stat
     integer :: index
@@ -908,7 +1010,7 @@ contains
   end function zoo_candidate_index
 
   !> Inside a callback: copies the candidate's parameters into `params`.
-  subroutine zoo_candidate_get_params(candidate, params, stat)
+  recursive subroutine zoo_candidate_get_params(candidate, params, stat)
     type(c_ptr), intent(in) :: candidate
     real(c_double), intent(inout), contiguous :: params(:)
     integer, intent(out), optional :: stat
@@ -918,7 +1020,7 @@ contains
 
   !> Asks for the next candidate id; `got` is .false. when every candidate
   !> of the open iteration has been handed out (tell losses first).
-  subroutine zoo_ask(trainer, id, got, stat)
+  recursive subroutine zoo_ask(trainer, id, got, stat)
     type(zoo_trainer), intent(inout) :: trainer
     integer(c_int64_t), intent(out) :: id
     logical, intent(out) :: got
@@ -932,7 +1034,7 @@ contains
   end subroutine zoo_ask
 
   !> Asks for up to size(ids) candidates; `count` of them are in ids(1:count).
-  subroutine zoo_ask_batch(trainer, ids, count, stat)
+  recursive subroutine zoo_ask_batch(trainer, ids, count, stat)
     type(zoo_trainer), intent(inout) :: trainer
     integer(c_int64_t), intent(inout), contiguous :: ids(:)
     integer, intent(out) :: count
@@ -944,7 +1046,7 @@ contains
   end subroutine zoo_ask_batch
 
   !> Runs candidate `id`'s network on one input.
-  subroutine zoo_forward(trainer, id, x, y, stat)
+  recursive subroutine zoo_forward(trainer, id, x, y, stat)
     type(zoo_trainer), intent(inout) :: trainer
     integer(c_int64_t), intent(in) :: id
     real(c_double), intent(in), contiguous :: x(:)
@@ -955,7 +1057,7 @@ contains
   end subroutine zoo_forward
 
   !> Runs candidate `id`'s network on the columns of x(inputs, n).
-  subroutine zoo_forward_batch(trainer, id, x, y, stat)
+  recursive subroutine zoo_forward_batch(trainer, id, x, y, stat)
     type(zoo_trainer), intent(inout) :: trainer
     integer(c_int64_t), intent(in) :: id
     real(c_double), intent(in), contiguous :: x(:, :)
@@ -966,7 +1068,7 @@ contains
   end subroutine zoo_forward_batch
 
   !> Copies candidate `id`'s parameters into `params`.
-  subroutine zoo_candidate_params(trainer, id, params, stat)
+  recursive subroutine zoo_candidate_params(trainer, id, params, stat)
     type(zoo_trainer), intent(inout) :: trainer
     integer(c_int64_t), intent(in) :: id
     real(c_double), intent(inout), contiguous :: params(:)
@@ -977,7 +1079,7 @@ contains
 
   !> Tells the loss of candidate `id`; `updated` is .true. when this loss
   !> completed the iteration and the update was applied.
-  subroutine zoo_tell(trainer, id, loss, updated, stat)
+  recursive subroutine zoo_tell(trainer, id, loss, updated, stat)
     type(zoo_trainer), intent(inout) :: trainer
     integer(c_int64_t), intent(in) :: id
     real(c_double), intent(in) :: loss
@@ -990,7 +1092,7 @@ contains
   end subroutine zoo_tell
 
   !> Discards the open ask/tell iteration; nothing else changes.
-  subroutine zoo_abort_iteration(trainer, stat)
+  recursive subroutine zoo_abort_iteration(trainer, stat)
     type(zoo_trainer), intent(inout) :: trainer
     integer, intent(out), optional :: stat
     call finish(c_zoo_abort_iteration(trainer%ptr), stat, 'zoo_abort_iteration')
@@ -999,7 +1101,7 @@ contains
   !> Prunes weights (biases are kept) to a fraction `sparsity` in [0, 1):
   !> method 'magnitude', 'magnitude-global' or 'random' (drawn from seed).
   !> Pruned weights become exactly 0.
-  subroutine zoo_model_prune(model, method, sparsity, seed, stat)
+  recursive subroutine zoo_model_prune(model, method, sparsity, seed, stat)
     type(zoo_model), intent(inout) :: model
     character(len=*), intent(in) :: method
     real(c_double), intent(in) :: sparsity
@@ -1009,7 +1111,7 @@ contains
   end subroutine zoo_model_prune
 
   !> Prunes layer l to its own sparsity sparsities(l).
-  subroutine zoo_model_prune_layers(model, method, sparsities, seed, stat)
+  recursive subroutine zoo_model_prune_layers(model, method, sparsities, seed, stat)
     type(zoo_model), intent(inout) :: model
     character(len=*), intent(in) :: method
     real(c_double), intent(in), contiguous :: sparsities(:)
@@ -1019,14 +1121,15 @@ contains
          seed_or_zero(seed)), stat, 'zoo_model_prune_layers')
   end subroutine zoo_model_prune_layers
 
-  integer(c_int64_t) function seed_or_zero(seed)
+  recursive function seed_or_zero(seed) result(value)
     integer(c_int64_t), intent(in), optional :: seed
-    seed_or_zero = 0
-    if (present(seed)) seed_or_zero = seed
+    integer(c_int64_t) :: value
+    value = 0
+    if (present(seed)) value = seed
   end function seed_or_zero
 
   !> The mask: mask(i) is .true. when parameter i is active.
-  subroutine zoo_model_get_mask(model, mask, stat)
+  recursive subroutine zoo_model_get_mask(model, mask, stat)
     type(zoo_model), intent(in) :: model
     logical, intent(out) :: mask(:)
     integer, intent(out), optional :: stat
@@ -1039,7 +1142,7 @@ contains
   end subroutine zoo_model_get_mask
 
   !> Replaces the mask; newly pruned parameters become 0.
-  subroutine zoo_model_set_mask(model, mask, stat)
+  recursive subroutine zoo_model_set_mask(model, mask, stat)
     type(zoo_model), intent(inout) :: model
     logical, intent(in) :: mask(:)
     integer, intent(out), optional :: stat
@@ -1049,7 +1152,7 @@ contains
   end subroutine zoo_model_set_mask
 
   !> Prunes the trainer's model like zoo_model_prune; optimizer state is kept.
-  subroutine zoo_trainer_prune(trainer, method, sparsity, seed, stat)
+  recursive subroutine zoo_trainer_prune(trainer, method, sparsity, seed, stat)
     type(zoo_trainer), intent(inout) :: trainer
     character(len=*), intent(in) :: method
     real(c_double), intent(in) :: sparsity
@@ -1060,7 +1163,7 @@ contains
   end subroutine zoo_trainer_prune
 
   !> The trainer's mask: mask(i) is .true. when parameter i is active.
-  subroutine zoo_trainer_get_mask(trainer, mask, stat)
+  recursive subroutine zoo_trainer_get_mask(trainer, mask, stat)
     type(zoo_trainer), intent(in) :: trainer
     logical, intent(out) :: mask(:)
     integer, intent(out), optional :: stat
@@ -1073,7 +1176,7 @@ contains
   end subroutine zoo_trainer_get_mask
 
   !> Replaces the trainer's mask; optimizer state is kept.
-  subroutine zoo_trainer_set_mask(trainer, mask, stat)
+  recursive subroutine zoo_trainer_set_mask(trainer, mask, stat)
     type(zoo_trainer), intent(inout) :: trainer
     logical, intent(in) :: mask(:)
     integer, intent(out), optional :: stat
@@ -1083,7 +1186,7 @@ contains
   end subroutine zoo_trainer_set_mask
 
   !> Number of active (unpruned) parameters of the trainer's model.
-  function zoo_trainer_num_active(trainer, stat) result(n)
+  recursive function zoo_trainer_num_active(trainer, stat) result(n)
     type(zoo_trainer), intent(in) :: trainer
     integer, intent(out), optional :: stat
     integer :: n
@@ -1097,7 +1200,7 @@ contains
   !> (zoo_step or ask/tell) estimate gradients without updating, then the
   !> weights with the highest GraSP score are pruned (per layer, or over
   !> all layers when global is .true.).
-  subroutine zoo_trainer_begin_zo_grasp(trainer, sparsity, mu_h, global, stat)
+  recursive subroutine zoo_trainer_begin_zo_grasp(trainer, sparsity, mu_h, global, stat)
     type(zoo_trainer), intent(inout) :: trainer
     real(c_double), intent(in) :: sparsity, mu_h
     logical, intent(in), optional :: global
@@ -1112,7 +1215,7 @@ contains
   !> Makes the trainer one of `size` MPI ranks (this one `rank`) training
   !> together: each zoo_step ends with one call of `allreduce`. Every rank
   !> must use the same model, options and seed.
-  subroutine zoo_trainer_set_communicator(trainer, allreduce, rank, size, userdata, stat)
+  recursive subroutine zoo_trainer_set_communicator(trainer, allreduce, rank, size, userdata, stat)
     type(zoo_trainer), intent(inout) :: trainer
     procedure(zoo_allreduce_callback) :: allreduce
     integer, intent(in) :: rank, size
@@ -1126,7 +1229,7 @@ contains
   end subroutine zoo_trainer_set_communicator
 
   !> Collective: .true. when every rank holds the same weights.
-  function zoo_trainer_check_consistency(trainer, stat) result(consistent)
+  recursive function zoo_trainer_check_consistency(trainer, stat) result(consistent)
     type(zoo_trainer), intent(inout) :: trainer
     integer, intent(out), optional :: stat
     logical :: consistent
@@ -1139,7 +1242,7 @@ contains
   !> Dataset mode: one iteration with the output-space estimator. zoo runs
   !> the network on the columns of x(inputs, n) and calls `callback` on
   !> the outputs (and 2q perturbations of them).
-  subroutine zoo_step_outputs(trainer, x, callback, userdata, loss, stat)
+  recursive subroutine zoo_step_outputs(trainer, x, callback, userdata, loss, stat)
     type(zoo_trainer), intent(inout) :: trainer
     real(c_double), intent(in), contiguous :: x(:, :)
     procedure(zoo_output_loss_callback) :: callback
@@ -1158,7 +1261,7 @@ contains
 
   !> Dataset mode with exact gradients: `callback` returns the loss and
   !> dloss/doutputs, which zoo backpropagates through the network.
-  subroutine zoo_step_adjoint(trainer, x, callback, userdata, loss, stat)
+  recursive subroutine zoo_step_adjoint(trainer, x, callback, userdata, loss, stat)
     type(zoo_trainer), intent(inout) :: trainer
     real(c_double), intent(in), contiguous :: x(:, :)
     procedure(zoo_adjoint_callback) :: callback
@@ -1177,7 +1280,7 @@ contains
 
   !> Dataset mode with per-row losses (output space): `callback` writes
   !> one loss per column of the outputs; their sum is the loss.
-  subroutine zoo_step_output_samples(trainer, x, callback, userdata, loss, stat)
+  recursive subroutine zoo_step_output_samples(trainer, x, callback, userdata, loss, stat)
     type(zoo_trainer), intent(inout) :: trainer
     real(c_double), intent(in), contiguous :: x(:, :)
     procedure(zoo_output_losses_callback) :: callback
@@ -1196,7 +1299,7 @@ contains
 
   !> Sets the batch (inputs x rows) that ask/tell candidates run on; with
   !> `per_sample` = .true., tell one loss per row with zoo_tell_samples.
-  subroutine zoo_trainer_set_batch(trainer, x, per_sample, stat)
+  recursive subroutine zoo_trainer_set_batch(trainer, x, per_sample, stat)
     type(zoo_trainer), intent(inout) :: trainer
     real(c_double), intent(in), contiguous :: x(:, :)
     logical, intent(in), optional :: per_sample
@@ -1211,14 +1314,14 @@ contains
   end subroutine zoo_trainer_set_batch
 
   !> Removes the batch: ask/tell candidates perturb weights again.
-  subroutine zoo_trainer_clear_batch(trainer, stat)
+  recursive subroutine zoo_trainer_clear_batch(trainer, stat)
     type(zoo_trainer), intent(inout) :: trainer
     integer, intent(out), optional :: stat
     call finish(c_zoo_trainer_clear_batch(trainer%ptr), stat, 'zoo_trainer_clear_batch')
   end subroutine zoo_trainer_clear_batch
 
   !> Writes the outputs (outputs x rows) of candidate `id` on the batch.
-  subroutine zoo_candidate_outputs(trainer, id, y, stat)
+  recursive subroutine zoo_candidate_outputs(trainer, id, y, stat)
     type(zoo_trainer), intent(inout) :: trainer
     integer(c_int64_t), intent(in) :: id
     real(c_double), intent(inout), contiguous :: y(:, :)
@@ -1228,7 +1331,7 @@ contains
 
   !> Tells one loss per batch row for candidate `id`; `updated` is .true.
   !> when this completed the iteration.
-  subroutine zoo_tell_samples(trainer, id, losses, updated, stat)
+  recursive subroutine zoo_tell_samples(trainer, id, losses, updated, stat)
     type(zoo_trainer), intent(inout) :: trainer
     integer(c_int64_t), intent(in) :: id
     real(c_double), intent(in), contiguous :: losses(:)
@@ -1244,7 +1347,7 @@ contains
   !> Adds weight * mean((f(x) - targets)**2) with its exact gradient to
   !> every following update (the mixed loss); x is inputs x rows, targets
   !> outputs x rows.
-  subroutine zoo_trainer_set_data_term(trainer, x, targets, weight, stat)
+  recursive subroutine zoo_trainer_set_data_term(trainer, x, targets, weight, stat)
     type(zoo_trainer), intent(inout) :: trainer
     real(c_double), intent(in), contiguous :: x(:, :), targets(:, :)
     real(c_double), intent(in) :: weight
@@ -1254,14 +1357,14 @@ contains
   end subroutine zoo_trainer_set_data_term
 
   !> Removes the data term.
-  subroutine zoo_trainer_clear_data_term(trainer, stat)
+  recursive subroutine zoo_trainer_clear_data_term(trainer, stat)
     type(zoo_trainer), intent(inout) :: trainer
     integer, intent(out), optional :: stat
     call finish(c_zoo_trainer_clear_data_term(trainer%ptr), stat, 'zoo_trainer_clear_data_term')
   end subroutine zoo_trainer_clear_data_term
 
   !> Saves the model (weights, mask, architecture) to `path` atomically.
-  subroutine zoo_model_save(model, path, stat)
+  recursive subroutine zoo_model_save(model, path, stat)
     type(zoo_model), intent(in) :: model
     character(len=*), intent(in) :: path
     integer, intent(out), optional :: stat
@@ -1269,7 +1372,7 @@ contains
   end subroutine zoo_model_save
 
   !> Loads a model from a model or trainer checkpoint.
-  subroutine zoo_model_load(model, path, stat)
+  recursive subroutine zoo_model_load(model, path, stat)
     type(zoo_model), intent(inout) :: model
     character(len=*), intent(in) :: path
     integer, intent(out), optional :: stat
@@ -1278,7 +1381,7 @@ contains
 
   !> Saves the whole trainer state to `path` atomically (between
   !> iterations; with a communicator only rank 0 writes).
-  subroutine zoo_trainer_save(trainer, path, stat)
+  recursive subroutine zoo_trainer_save(trainer, path, stat)
     type(zoo_trainer), intent(in) :: trainer
     character(len=*), intent(in) :: path
     integer, intent(out), optional :: stat
@@ -1286,7 +1389,7 @@ contains
   end subroutine zoo_trainer_save
 
   !> Creates a trainer from a trainer checkpoint.
-  subroutine zoo_trainer_load(trainer, path, stat)
+  recursive subroutine zoo_trainer_load(trainer, path, stat)
     type(zoo_trainer), intent(inout) :: trainer
     character(len=*), intent(in) :: path
     integer, intent(out), optional :: stat
@@ -1294,7 +1397,7 @@ contains
   end subroutine zoo_trainer_load
 
   !> Replaces the trainer's state by a checkpoint of the same architecture.
-  subroutine zoo_trainer_restore(trainer, path, stat)
+  recursive subroutine zoo_trainer_restore(trainer, path, stat)
     type(zoo_trainer), intent(inout) :: trainer
     character(len=*), intent(in) :: path
     integer, intent(out), optional :: stat
@@ -1304,7 +1407,7 @@ contains
   !> Sequential thresholding: prunes the active weights (and the biases
   !> when `include_biases`) below `threshold` in magnitude; training goes
   !> on with the rest. `pruned` receives how many were pruned.
-  subroutine zoo_trainer_threshold(trainer, threshold, include_biases, pruned, stat)
+  recursive subroutine zoo_trainer_threshold(trainer, threshold, include_biases, pruned, stat)
     type(zoo_trainer), intent(inout) :: trainer
     real(c_double), intent(in) :: threshold
     logical, intent(in) :: include_biases
