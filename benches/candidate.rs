@@ -118,7 +118,7 @@ fn forward_costs(c: &mut Criterion) {
         })
     });
     let mut trainer = Trainer::new(model.clone(), "estimator=rge-central q=4").unwrap();
-    let id = trainer.ask().unwrap();
+    let id = trainer.ask().unwrap().unwrap();
     group.bench_function("candidate_forward_batch", |b| {
         b.iter(|| {
             trainer
@@ -156,7 +156,7 @@ fn interleaved_overhead_table() {
     let mut y = vec![0.0; ROWS];
     let q = 32;
     let mut asker = Trainer::new(model.clone(), "estimator=rge-central q=4").unwrap();
-    let id = asker.ask().unwrap();
+    let id = asker.ask().unwrap().unwrap();
     let mut stepper =
         Trainer::new(model.clone(), &format!("estimator=rge-central q={q} lr=0")).unwrap();
     let loss = |c: &mut zoo::trainer::Candidate| {

@@ -226,7 +226,20 @@ const char *zoo_last_error(void);
 // none is open) and writes its id to `*id`. Returns ZOO_NO_CANDIDATE (not
 // an error; `*id` untouched) when every candidate of the iteration has
 // been handed out and losses are still awaited.
-// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_STATE (the trainer has a communicator).
+//
+// With a communicator (zoo_trainer_set_communicator) each rank is handed
+// out its own share: with partition=candidates the candidates c with
+// c mod size = rank, with partition=replicated all of them. Each rank's
+// last zoo_tell is collective, and the weights are bit for bit those
+// zoo_step gives on the same ranks. On a rank that owns no candidate of
+// the iteration (more ranks than candidates), the zoo_ask that opens it
+// takes part in the update at once and returns ZOO_NO_CANDIDATE
+// (zoo_trainer_iteration has then advanced).
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_STATE (a batch with
+// space=output on a trainer with a communicator: output-space iterations
+// are not shared among ranks); on a rank that owns no candidate, those of
+// a last zoo_tell: ZOO_RANK_FAILED, ZOO_ALLREDUCE_FAILED,
+// ZOO_ITERATION_FAILED, ZOO_OUT_OF_MEMORY.
 zoo_status zoo_ask(struct zoo_trainer *trainer, uint64_t *id);
 
 // Hands out up to `max` candidates at once: writes their ids to
@@ -235,8 +248,9 @@ zoo_status zoo_ask(struct zoo_trainer *trainer, uint64_t *id);
 // untouched) when every candidate of the open iteration has been handed
 // out and losses are still awaited. Each id handed out and not yet told
 // may hold one materialized parameter vector while it is forwarded.
-// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (max = 0), ZOO_BAD_STATE
-// (the trainer has a communicator), ZOO_BUSY.
+// With a communicator it hands out this rank's share, as zoo_ask does.
+// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (max = 0), ZOO_BUSY, and
+// those of zoo_ask.
 zoo_status zoo_ask_batch(struct zoo_trainer *trainer, uint64_t *ids, size_t max, size_t *count);
 
 // Runs candidate `id`'s network on one input `x[0..nx]` into `y[0..ny]`.
@@ -272,13 +286,27 @@ zoo_status zoo_candidate_params(struct zoo_trainer *trainer, uint64_t id, double
 // A non-finite loss under `nonfinite=error`, or an iteration that cannot
 // produce an update, aborts the iteration: weights, optimizer state and
 // the iteration counter are unchanged and the next `zoo_ask` starts it
-// again. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_CANDIDATE (unknown, stale, not
-// asked, already told; nothing changes), ZOO_NONFINITE_LOSS,
-// ZOO_ITERATION_FAILED.
+// again.
+//
+// With a communicator, the last loss is this rank's last one, and that
+// tell is collective: one allreduce of the loss vector (as in zoo_step),
+// then the same update on every rank. A tell that aborts the iteration
+// joins that allreduce at once as a failed rank, so that the other ranks'
+// last tell returns ZOO_RANK_FAILED instead of waiting; every rank then
+// starts the iteration again with zoo_ask.
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_CANDIDATE (unknown, stale,
+// not asked, already told, or another rank's; nothing changes),
+// ZOO_NONFINITE_LOSS, ZOO_ITERATION_FAILED, ZOO_RANK_FAILED,
+// ZOO_ALLREDUCE_FAILED.
 zoo_status zoo_tell(struct zoo_trainer *trainer, uint64_t id, double loss, int32_t *updated);
 
 // Discards the open ask/tell iteration, if any: its ids become stale and
-// nothing else changes. Errors: ZOO_NULL_POINTER, ZOO_BUSY.
+// nothing else changes. With a communicator, while this rank still has
+// losses to tell, it is collective: the rank joins the iteration's
+// allreduce as a failed rank, so that the other ranks' last zoo_tell
+// returns ZOO_RANK_FAILED instead of waiting for losses that never come.
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_ALLREDUCE_FAILED (the iteration
+// is discarded all the same).
 zoo_status zoo_abort_iteration(struct zoo_trainer *trainer);
 
 // Saves the model (weights, mask, architecture) to the file `path`,
@@ -534,16 +562,18 @@ zoo_status zoo_model_fit(struct zoo_model *model,
                          double *final_loss);
 
 // Makes the trainer one of `size` ranks (this one `rank`) that train the
-// same model together: each `zoo_step` ends with one call of `allreduce`
-// on every rank. With option partition=candidates (default) the ranks
-// share the candidates; with partition=replicated each rank evaluates
-// every candidate on its own subdomain and the partial losses are summed.
-// Weights stay bit-identical on all ranks without a broadcast. Every rank
-// must create the trainer with the same model, options and seed, and call
-// the same functions in the same order; an evaluation failure on one rank
-// aborts the iteration on all (ZOO_RANK_FAILED on the others). zoo_ask is
-// not available on such a trainer. The allreduce is called from the
-// thread calling zoo_step.
+// same model together: each `zoo_step`, or each rank's last `zoo_tell` of
+// an ask/tell iteration, ends with one call of `allreduce` on every rank.
+// With option partition=candidates (default) the ranks share the
+// candidates (zoo_ask hands out each rank its own); with
+// partition=replicated each rank evaluates every candidate on its own
+// subdomain and the partial losses are summed. Weights stay bit-identical
+// on all ranks without a broadcast, and ask/tell gives the weights
+// zoo_step gives. Every rank must create the trainer with the same model,
+// options and seed, and call the same functions in the same order; an
+// evaluation failure on one rank (a failing callback, an aborting tell,
+// zoo_abort_iteration) aborts the iteration on all (ZOO_RANK_FAILED on the
+// others). The allreduce is called from the thread making that call.
 // Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT (rank ≥ size or size 0),
 // ZOO_BAD_STATE.
 zoo_status zoo_trainer_set_communicator(struct zoo_trainer *trainer,

@@ -143,7 +143,7 @@ fn ask_tell_iteration(
     trainer: &mut Trainer,
     evaluate: &dyn Fn(f64) -> LossResult,
 ) -> Result<(), ZooError> {
-    let ids = trainer.ask_batch(usize::MAX);
+    let ids = trainer.ask_batch(usize::MAX).unwrap();
     for id in ids {
         let mut y = [0.0; 4];
         trainer.forward_batch(id, &X, 4, &mut y).unwrap();
@@ -152,7 +152,7 @@ fn ask_tell_iteration(
         })) {
             Ok(Ok(loss)) => loss,
             Ok(Err(e)) => {
-                trainer.abort_iteration();
+                trainer.abort_iteration().unwrap();
                 return Err(ZooError::CallbackFailed {
                     candidate: id.index(),
                     code: e.code,
@@ -160,7 +160,7 @@ fn ask_tell_iteration(
                 });
             }
             Err(_) => {
-                trainer.abort_iteration();
+                trainer.abort_iteration().unwrap();
                 return Err(ZooError::LossPanicked {
                     candidate: id.index(),
                     message: "host panic".into(),

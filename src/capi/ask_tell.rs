@@ -1,5 +1,6 @@
 //! C functions for reverse communication: the host asks for candidate ids,
-//! evaluates them however it likes, and tells the losses back.
+//! evaluates them however it likes, and tells the losses back; across
+//! ranks, each rank its own share.
 
 use super::{
     array, array_mut, exclusive, guard, ok, out_ptr, write_if_given, zoo_status, zoo_trainer,
@@ -11,14 +12,26 @@ use crate::trainer::CandidateId;
 /// none is open) and writes its id to `*id`. Returns ZOO_NO_CANDIDATE (not
 /// an error; `*id` untouched) when every candidate of the iteration has
 /// been handed out and losses are still awaited.
-/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_STATE (the trainer has a communicator).
+///
+/// With a communicator (zoo_trainer_set_communicator) each rank is handed
+/// out its own share: with partition=candidates the candidates c with
+/// c mod size = rank, with partition=replicated all of them. Each rank's
+/// last zoo_tell is collective, and the weights are bit for bit those
+/// zoo_step gives on the same ranks. On a rank that owns no candidate of
+/// the iteration (more ranks than candidates), the zoo_ask that opens it
+/// takes part in the update at once and returns ZOO_NO_CANDIDATE
+/// (zoo_trainer_iteration has then advanced).
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_STATE (a batch with
+/// space=output on a trainer with a communicator: output-space iterations
+/// are not shared among ranks); on a rank that owns no candidate, those of
+/// a last zoo_tell: ZOO_RANK_FAILED, ZOO_ALLREDUCE_FAILED,
+/// ZOO_ITERATION_FAILED, ZOO_OUT_OF_MEMORY.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_ask(trainer: *mut zoo_trainer, id: *mut u64) -> zoo_status {
     guard(|| {
         let id = out_ptr(id, "id")?;
         let mut trainer = exclusive(trainer, &"zoo_ask")?;
-        refuse_communicator(&trainer)?;
-        match trainer.ask() {
+        match trainer.ask()? {
             Some(candidate) => {
                 *id = candidate.to_raw();
                 ok()
@@ -34,8 +47,9 @@ pub unsafe extern "C" fn zoo_ask(trainer: *mut zoo_trainer, id: *mut u64) -> zoo
 /// untouched) when every candidate of the open iteration has been handed
 /// out and losses are still awaited. Each id handed out and not yet told
 /// may hold one materialized parameter vector while it is forwarded.
-/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (max = 0), ZOO_BAD_STATE
-/// (the trainer has a communicator), ZOO_BUSY.
+/// With a communicator it hands out this rank's share, as zoo_ask does.
+/// Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (max = 0), ZOO_BUSY, and
+/// those of zoo_ask.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_ask_batch(
     trainer: *mut zoo_trainer,
@@ -52,8 +66,7 @@ pub unsafe extern "C" fn zoo_ask_batch(
             ));
         }
         let mut trainer = exclusive(trainer, &"zoo_ask_batch")?;
-        refuse_communicator(&trainer)?;
-        let asked = trainer.ask_batch(max);
+        let asked = trainer.ask_batch(max)?;
         if asked.is_empty() {
             return Ok(zoo_status::ZOO_NO_CANDIDATE);
         }
@@ -63,17 +76,6 @@ pub unsafe extern "C" fn zoo_ask_batch(
         *count = asked.len();
         ok()
     })
-}
-
-/// Ask/tell hands candidates to one process; across ranks, zoo_step runs.
-fn refuse_communicator(trainer: &crate::trainer::Trainer) -> Result<(), ZooError> {
-    if trainer.has_communicator() {
-        return Err(ZooError::BadState(
-            "ask/tell is not available on a trainer with a communicator; use zoo_step across ranks"
-                .into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Runs candidate `id`'s network on one input `x[0..nx]` into `y[0..ny]`.
@@ -136,9 +138,18 @@ pub unsafe extern "C" fn zoo_candidate_params(
 /// A non-finite loss under `nonfinite=error`, or an iteration that cannot
 /// produce an update, aborts the iteration: weights, optimizer state and
 /// the iteration counter are unchanged and the next `zoo_ask` starts it
-/// again. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_CANDIDATE (unknown, stale, not
-/// asked, already told; nothing changes), ZOO_NONFINITE_LOSS,
-/// ZOO_ITERATION_FAILED.
+/// again.
+///
+/// With a communicator, the last loss is this rank's last one, and that
+/// tell is collective: one allreduce of the loss vector (as in zoo_step),
+/// then the same update on every rank. A tell that aborts the iteration
+/// joins that allreduce at once as a failed rank, so that the other ranks'
+/// last tell returns ZOO_RANK_FAILED instead of waiting; every rank then
+/// starts the iteration again with zoo_ask.
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_CANDIDATE (unknown, stale,
+/// not asked, already told, or another rank's; nothing changes),
+/// ZOO_NONFINITE_LOSS, ZOO_ITERATION_FAILED, ZOO_RANK_FAILED,
+/// ZOO_ALLREDUCE_FAILED.
 #[no_mangle]
 pub unsafe extern "C" fn zoo_tell(
     trainer: *mut zoo_trainer,
@@ -155,11 +166,16 @@ pub unsafe extern "C" fn zoo_tell(
 }
 
 /// Discards the open ask/tell iteration, if any: its ids become stale and
-/// nothing else changes. Errors: ZOO_NULL_POINTER, ZOO_BUSY.
+/// nothing else changes. With a communicator, while this rank still has
+/// losses to tell, it is collective: the rank joins the iteration's
+/// allreduce as a failed rank, so that the other ranks' last zoo_tell
+/// returns ZOO_RANK_FAILED instead of waiting for losses that never come.
+/// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_ALLREDUCE_FAILED (the iteration
+/// is discarded all the same).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_abort_iteration(trainer: *mut zoo_trainer) -> zoo_status {
     guard(|| {
-        exclusive(trainer, &"zoo_abort_iteration")?.abort_iteration();
+        exclusive(trainer, &"zoo_abort_iteration")?.abort_iteration()?;
         ok()
     })
 }

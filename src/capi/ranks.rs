@@ -19,16 +19,18 @@ struct HostAllreduce {
 unsafe impl Send for HostAllreduce {}
 
 /// Makes the trainer one of `size` ranks (this one `rank`) that train the
-/// same model together: each `zoo_step` ends with one call of `allreduce`
-/// on every rank. With option partition=candidates (default) the ranks
-/// share the candidates; with partition=replicated each rank evaluates
-/// every candidate on its own subdomain and the partial losses are summed.
-/// Weights stay bit-identical on all ranks without a broadcast. Every rank
-/// must create the trainer with the same model, options and seed, and call
-/// the same functions in the same order; an evaluation failure on one rank
-/// aborts the iteration on all (ZOO_RANK_FAILED on the others). zoo_ask is
-/// not available on such a trainer. The allreduce is called from the
-/// thread calling zoo_step.
+/// same model together: each `zoo_step`, or each rank's last `zoo_tell` of
+/// an ask/tell iteration, ends with one call of `allreduce` on every rank.
+/// With option partition=candidates (default) the ranks share the
+/// candidates (zoo_ask hands out each rank its own); with
+/// partition=replicated each rank evaluates every candidate on its own
+/// subdomain and the partial losses are summed. Weights stay bit-identical
+/// on all ranks without a broadcast, and ask/tell gives the weights
+/// zoo_step gives. Every rank must create the trainer with the same model,
+/// options and seed, and call the same functions in the same order; an
+/// evaluation failure on one rank (a failing callback, an aborting tell,
+/// zoo_abort_iteration) aborts the iteration on all (ZOO_RANK_FAILED on the
+/// others). The allreduce is called from the thread making that call.
 /// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_INVALID_ARGUMENT (rank ≥ size or size 0),
 /// ZOO_BAD_STATE.
 #[no_mangle]

@@ -138,10 +138,10 @@ fn restore_keeps_the_trainer_on_a_mismatch_and_replaces_it_otherwise() {
 #[test]
 fn checkpoints_are_taken_between_iterations() {
     let mut trainer = Trainer::new(pruned_model(), "q=2").unwrap();
-    let _id = trainer.ask().unwrap();
+    let _id = trainer.ask().unwrap().unwrap();
     let err = trainer.checkpoint_bytes().unwrap_err();
     assert!(err.to_string().contains("save a checkpoint"), "{err}");
-    trainer.abort_iteration();
+    trainer.abort_iteration().unwrap();
     assert!(trainer.checkpoint_bytes().is_ok());
 }
 

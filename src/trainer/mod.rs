@@ -241,7 +241,9 @@ impl Trainer {
         self.log.metrics.as_ref()
     }
 
-    /// Candidates the next iteration evaluates (the open one's, if any).
+    /// Candidates the next iteration evaluates (the open one's, if any),
+    /// on all ranks together: with a communicator and
+    /// `partition=candidates` this rank evaluates those c ≡ rank (mod size).
     pub fn candidates_per_iteration(&self) -> usize {
         if let Some(state) = &self.open.ask {
             state.num_candidates()
@@ -271,8 +273,8 @@ impl Trainer {
             Some(state) => Err(ZooError::BadState(format!(
                 "cannot {what} while iteration {} has {} of {} losses outstanding from ask/tell; tell them or abort the iteration",
                 self.iteration,
-                state.num_candidates() - state.told,
-                state.num_candidates()
+                state.outstanding(),
+                state.local()
             ))),
             None => Ok(()),
         }

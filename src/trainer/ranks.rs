@@ -14,8 +14,10 @@
 //!
 //! One more slot counts failed ranks: an evaluation error on any rank
 //! aborts the iteration on every rank, so none waits in a collective the
-//! others skipped. Only `step`/`step_parallel` use the communicator; zoo
-//! writes no files, so there is nothing for non-root ranks to suppress.
+//! others skipped. `step`/`step_parallel` and weight-space ask/tell (each
+//! rank asks and tells its own share; its last tell makes the allreduce)
+//! use the communicator, with the same allreduce and so the same update.
+//! Only rank 0 writes metrics files and checkpoints.
 
 use super::Trainer;
 use crate::error::{Result, ZooError};
@@ -64,13 +66,13 @@ impl Trainer {
         Ok(())
     }
 
-    /// Whether a communicator is set.
     /// Whether this process writes files: rank 0, or a trainer without
     /// a communicator.
     pub fn writes_files(&self) -> bool {
         self.ranks.comm.as_ref().map_or(true, |c| c.rank == 0)
     }
 
+    /// Whether a communicator is set.
     pub fn has_communicator(&self) -> bool {
         self.ranks.comm.is_some()
     }
@@ -90,9 +92,46 @@ impl Trainer {
     /// Completes the losses of an iteration across ranks (a no-op without
     /// a communicator); every rank reaches the same verdict.
     pub(super) fn combine_losses(&mut self, local: Result<()>) -> Result<()> {
-        let Some(comm) = self.ranks.comm.as_mut() else {
+        if self.ranks.comm.is_none() {
             return local;
-        };
+        }
+        let (rows, failed) = self.exchange_losses(local.is_err())?;
+        if failed > 0 {
+            return match local {
+                Err(e) => Err(e),
+                Ok(()) => Err(ZooError::RankFailed { ranks: failed }),
+            };
+        }
+        let c = self.open.losses.len();
+        let buf = &self.ranks.reduce_buf;
+        for (j, loss) in self.open.losses.iter_mut().enumerate() {
+            *loss = (0..rows)
+                .map(|r| buf[r * c + j])
+                .fold(0.0, |sum, v| sum + v);
+        }
+        Ok(())
+    }
+
+    /// Takes this rank's part in the open iteration's allreduce as a
+    /// failed rank, so that every other rank aborts the iteration too
+    /// (a no-op without a communicator).
+    pub(super) fn report_failure(&mut self) -> Result<()> {
+        if self.ranks.comm.is_none() {
+            return Ok(());
+        }
+        self.exchange_losses(true).map(|_| ())
+    }
+
+    /// The iteration's one allreduce: this rank's losses (one row, or its
+    /// own row of `size` with `partition=replicated`) and whether it
+    /// failed. Returns the number of rows and of failed ranks; the summed
+    /// rows stay in `reduce_buf`.
+    fn exchange_losses(&mut self, failed: bool) -> Result<(usize, usize)> {
+        let comm = self
+            .ranks
+            .comm
+            .as_mut()
+            .expect("called with a communicator");
         let c = self.open.losses.len();
         let rows = if self.config.partition == Partition::Replicated {
             comm.size
@@ -105,21 +144,9 @@ impl Trainer {
         crate::size::try_grow(buf, len + 1, 0.0, "allreduce buffer")?;
         let row = if rows == 1 { 0 } else { comm.rank };
         buf[row * c..(row + 1) * c].copy_from_slice(&self.open.losses);
-        buf[rows * c] = if local.is_err() { 1.0 } else { 0.0 };
+        buf[rows * c] = if failed { 1.0 } else { 0.0 };
         allreduce(&mut comm.allreduce, buf).map_err(|code| ZooError::AllreduceFailed { code })?;
-        let failed = buf[rows * c] as usize;
-        if failed > 0 {
-            return match local {
-                Err(e) => Err(e),
-                Ok(()) => Err(ZooError::RankFailed { ranks: failed }),
-            };
-        }
-        for (j, loss) in self.open.losses.iter_mut().enumerate() {
-            *loss = (0..rows)
-                .map(|r| buf[r * c + j])
-                .fold(0.0, |sum, v| sum + v);
-        }
-        Ok(())
+        Ok((rows, buf[rows * c] as usize))
     }
 
     /// Whether every rank holds the same weights, by an allreduce of a

@@ -54,7 +54,7 @@ fn weights_after_ask_tell(options: &str, iterations: usize, batch: usize) -> Vec
     let mut ws = crate::model::Workspace::new();
     let mut done = 0;
     while done < iterations {
-        let ids = t.ask_batch(batch);
+        let ids = t.ask_batch(batch).unwrap();
         let mut losses = Vec::new();
         for &id in &ids {
             // Half the candidates through forward, half through their parameters.
@@ -256,9 +256,9 @@ fn bad_ids_are_rejected_and_change_nothing() {
         t.tell(CandidateId::from_raw(1 << 32), 1.0),
         Err(ZooError::BadCandidate { .. })
     ));
-    let ids = t.ask_batch(10);
+    let ids = t.ask_batch(10).unwrap();
     assert_eq!(ids.len(), 3);
-    assert_eq!(t.ask(), None, "all handed out");
+    assert_eq!(t.ask().unwrap(), None, "all handed out");
     t.tell(ids[1], 1.0).unwrap();
     let repeated = t.tell(ids[1], 2.0).unwrap_err().to_string();
     assert!(repeated.contains("already told"), "{repeated}");
@@ -278,10 +278,10 @@ fn bad_ids_are_rejected_and_change_nothing() {
     assert!(t.step(|_| Ok(0.0)).is_err());
     assert_eq!(t.get("lr").unwrap(), "0.001");
 
-    t.abort_iteration();
+    t.abort_iteration().unwrap();
     let stale = t.tell(ids[0], 1.0).unwrap_err().to_string();
     assert!(stale.contains("no iteration is open"), "{stale}");
-    let fresh = t.ask().unwrap();
+    let fresh = t.ask().unwrap().unwrap();
     assert!(t
         .tell(ids[0], 1.0)
         .unwrap_err()
@@ -294,14 +294,18 @@ fn bad_ids_are_rejected_and_change_nothing() {
 #[test]
 fn non_finite_tell_under_error_policy_aborts_the_iteration() {
     let mut t = trainer("estimator=rge-forward q=2 nonfinite=error");
-    let ids = t.ask_batch(3);
+    let ids = t.ask_batch(3).unwrap();
     t.tell(ids[0], 1.0).unwrap();
     assert!(matches!(
         t.tell(ids[1], f64::NAN),
         Err(ZooError::NonFiniteLoss { candidate: 1, .. })
     ));
     assert!(t.tell(ids[2], 1.0).is_err(), "the iteration was aborted");
-    assert_eq!(t.ask().unwrap().index(), 0, "ask restarts the iteration");
+    assert_eq!(
+        t.ask().unwrap().unwrap().index(),
+        0,
+        "ask restarts the iteration"
+    );
     assert_eq!(t.iteration(), 0);
 }
 
@@ -309,7 +313,7 @@ fn non_finite_tell_under_error_policy_aborts_the_iteration() {
 fn candidate_params_are_the_planned_perturbation() {
     let mut t = trainer("estimator=cge-central mu=0.25");
     let theta = t.params().to_vec();
-    let ids = t.ask_batch(4);
+    let ids = t.ask_batch(4).unwrap();
     let mut p = vec![0.0; theta.len()];
     for (id, (coordinate, sign)) in ids.iter().zip([(0, 1.0), (0, -1.0), (1, 1.0), (1, -1.0)]) {
         t.candidate_params(*id, &mut p).unwrap();

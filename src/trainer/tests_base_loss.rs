@@ -68,7 +68,7 @@ fn run_ask_tell(options: &str, iterations: usize) -> (Vec<f64>, Vec<IterationMet
     let mut t = trainer(options);
     let mut metrics = Vec::new();
     while metrics.len() < iterations {
-        let ids = t.ask_batch(3);
+        let ids = t.ask_batch(3).unwrap();
         let mut told = Vec::new();
         for &id in &ids {
             let mut out = vec![0.0; y.len()];
@@ -128,7 +128,7 @@ fn the_extra_candidate_is_theta_and_is_counted() {
         let mut t = trainer(&format!("{options} base_loss=on"));
         assert_eq!(t.candidates_per_iteration(), off + 1, "{options}");
         let theta = t.params().to_vec();
-        let ids = t.ask_batch(usize::MAX);
+        let ids = t.ask_batch(usize::MAX).unwrap();
         assert_eq!(ids.len(), off + 1);
         assert_eq!(t.candidates_per_iteration(), off + 1, "while open");
         let last = *ids.last().unwrap();
@@ -211,7 +211,7 @@ fn a_non_finite_base_loss_is_reported_and_never_drops_or_aborts_the_iteration() 
 
         // The same through ask/tell: the NaN tell is taken, the update happens.
         let mut t = trainer(&with);
-        let ids = t.ask_batch(7);
+        let ids = t.ask_batch(7).unwrap();
         let (x, y) = data();
         let mut done = None;
         for &id in &ids {

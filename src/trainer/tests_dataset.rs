@@ -177,7 +177,7 @@ fn ask_tell(case: &Case, options: &str, per_sample: bool, iterations: usize) -> 
     let mut y = vec![0.0; case.t.len()];
     let mut losses = vec![0.0; case.n];
     for _ in 0..iterations {
-        let ids = trainer.ask_batch(usize::MAX);
+        let ids = trainer.ask_batch(usize::MAX).unwrap();
         assert_eq!(ids.len(), trainer.candidates_per_iteration());
         let mut told = Vec::new();
         for &id in &ids {
@@ -267,7 +267,7 @@ fn dataset_mode_misuse_is_refused_and_changes_nothing() {
     let err = trainer.set_batch(&case.x, 0, false).unwrap_err();
     assert!(err.to_string().contains("no rows"), "{err}");
     // Without a batch, ask/tell is rollout mode: no outputs to read.
-    let id = trainer.ask().unwrap();
+    let id = trainer.ask().unwrap().unwrap();
     let mut y = vec![0.0; case.n];
     let err = trainer.candidate_outputs(id, &mut y).unwrap_err();
     assert!(err.to_string().contains("set_batch"), "{err}");
@@ -275,10 +275,10 @@ fn dataset_mode_misuse_is_refused_and_changes_nothing() {
         trainer.set_batch(&case.x, case.n, true).is_err(),
         "iteration open"
     );
-    trainer.abort_iteration();
+    trainer.abort_iteration().unwrap();
 
     trainer.set_batch(&case.x, case.n, true).unwrap();
-    let id = trainer.ask().unwrap();
+    let id = trainer.ask().unwrap().unwrap();
     let mut theta = vec![0.0; case.model.num_params()];
     let err = trainer.candidate_params(id, &mut theta).unwrap_err();
     assert!(err.to_string().contains("candidate_outputs"), "{err}");
@@ -290,12 +290,12 @@ fn dataset_mode_misuse_is_refused_and_changes_nothing() {
     trainer.tell_samples(id, &[1.0; 3]).unwrap();
     let err = trainer.tell_samples(id, &[1.0; 3]).unwrap_err();
     assert!(err.to_string().contains("already told"), "{err}");
-    trainer.abort_iteration();
+    trainer.abort_iteration().unwrap();
     trainer.clear_batch().unwrap();
-    let id = trainer.ask().unwrap();
+    let id = trainer.ask().unwrap().unwrap();
     let err = trainer.tell_samples(id, &[1.0]).unwrap_err();
     assert!(err.to_string().contains("per-sample"), "{err}");
-    trainer.abort_iteration();
+    trainer.abort_iteration().unwrap();
     assert_eq!(
         (trainer.params(), trainer.iteration()),
         (case.model.params(), 0)

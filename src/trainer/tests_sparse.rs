@@ -170,7 +170,7 @@ fn zo_grasp_through_ask_tell_prunes_like_step() {
     let mut params = vec![0.0; asked.model().num_params()];
     let mut done = 0;
     while done < 2 {
-        for id in asked.ask_batch(5) {
+        for id in asked.ask_batch(5).unwrap() {
             asked.candidate_params(id, &mut params).unwrap();
             if asked
                 .tell(id, mse_of(&network, &params, &x, &y))
@@ -308,7 +308,7 @@ fn feature_reuse_matches_full_forward_and_stays_bit_reproducible() {
     let mut t = Trainer::new(model.clone(), &format!("{options} feature_reuse=on")).unwrap();
     let mut done = 0;
     while done < 5 {
-        for id in t.ask_batch(7) {
+        for id in t.ask_batch(7).unwrap() {
             let mut out = vec![0.0; y.len()];
             t.forward_batch(id, &x, y.len(), &mut out).unwrap();
             let loss = out
