@@ -42,7 +42,8 @@ module online_coupling
   !> Training windows: every window_steps steps while the window ends by
   !> step train_until; the host observes every obs_every steps.
   integer :: window_steps = 1, train_until = -1, obs_every = 1
-  !> The loss of each training step at the weights before its update.
+  !> The loss of each training step: the mean over its candidates, which
+  !> is the loss at the weights before the update up to O(mu^2).
   real(dp), allocatable :: window_losses(:)
   integer :: windows_trained = 0
 
