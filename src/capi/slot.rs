@@ -119,14 +119,16 @@ impl zoo_slot {
                     // by a running callback of this trainer.
                     return unsafe { resolve(candidate) }?.forward_batch(x, n, y);
                 }
-                let trainer = owner.shared("zoo_slot_forward").map_err(|busy| match busy {
-                    ZooError::Busy(why) => ZooError::Busy(format!(
-                        "{why}. This thread evaluates no candidate of the slot's trainer: \
+                let trainer = owner
+                    .shared("zoo_slot_forward")
+                    .map_err(|busy| match busy {
+                        ZooError::Busy(why) => ZooError::Busy(format!(
+                            "{why}. This thread evaluates no candidate of the slot's trainer: \
                          inside a ZOO_THREADSAFE step only zoo's evaluating threads have one \
                          (pass the candidate to threads you start, or step sequentially)"
-                    )),
-                    other => other,
-                })?;
+                        )),
+                        other => other,
+                    })?;
                 with_spare_workspace(|ws| trainer.model().forward_batch(x, n, y, ws))
             }
         }
