@@ -10,7 +10,8 @@ fn data() -> (Vec<f64>, Vec<f64>) {
     (x, y)
 }
 
-fn mse(c: &mut Candidate, x: &[f64], y: &[f64]) -> LossResult {
+/// Mean squared error of the candidate's outputs on rows `x` against `y`.
+pub(super) fn mse(c: &mut Candidate, x: &[f64], y: &[f64]) -> LossResult {
     let mut out = vec![0.0; y.len()];
     c.forward_batch(x, y.len(), &mut out)
         .map_err(|e| LossError::new(1, e.to_string()))?;

@@ -1,6 +1,7 @@
 //! Option `base_loss=on`: central estimators also evaluate θ, as one more
 //! candidate whose loss is only reported.
 
+use super::tests::mse;
 use super::*;
 use crate::model::Activation;
 
@@ -10,18 +11,6 @@ fn data() -> (Vec<f64>, Vec<f64>) {
         .collect();
     let y = x.chunks(2).map(|r| (1.5 * r[0]).sin() + r[1]).collect();
     (x, y)
-}
-
-fn mse(c: &mut Candidate, x: &[f64], y: &[f64]) -> LossResult {
-    let mut out = vec![0.0; y.len()];
-    c.forward_batch(x, y.len(), &mut out)
-        .map_err(|e| LossError::new(1, e.to_string()))?;
-    Ok(out
-        .iter()
-        .zip(y)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum::<f64>()
-        / y.len() as f64)
 }
 
 fn trainer(options: &str) -> Trainer {
