@@ -30,7 +30,7 @@ esac
 readme_soname=$(grep -o 'SONAME `libzoo\.so\.[0-9.]*`' "$source/README.md" | head -n 1 | tr -d '`' | cut -d' ' -f2)
 [ "$readme_soname" = "$expected_soname" ] ||
     fail "README states SONAME '$readme_soname'; the ABI policy for $version gives '$expected_soname'"
-for f in include/zoo.h include/zoo.f90 lib/libzoo.a lib/libzoo.so "lib/$expected_soname" "lib/libzoo.so.$version" \
+for f in include/zoo.h include/zoo.hpp include/zoo.f90 lib/libzoo.a lib/libzoo.so "lib/$expected_soname" "lib/libzoo.so.$version" \
          lib/cmake/zoo/zooConfig.cmake lib/cmake/zoo/zooConfigVersion.cmake \
          lib/pkgconfig/zoo.pc lib/pkgconfig/zoo-static.pc; do
     [ -e "$prefix/$f" ] || fail "missing after install: $f"
