@@ -7,6 +7,18 @@ use std::ptr::null_mut;
 
 const ROWS: usize = 64;
 
+/// zoo_slot_forward on every row of `x` (3 inputs each) into `y`.
+unsafe fn forward_rows(slot: *const zoo_slot, x: &[f64], y: &mut [f64]) -> zoo_status {
+    zoo_slot_forward(
+        slot,
+        x.as_ptr(),
+        x.len(),
+        x.len() / 3,
+        y.as_mut_ptr(),
+        y.len(),
+    )
+}
+
 fn model() -> *mut zoo_model {
     let sizes = [3usize, 16, 16, 2];
     let mut m = null_mut();
@@ -216,17 +228,7 @@ fn outside_training_a_slot_runs_the_current_weights_and_outlives_its_trainer_saf
         assert_eq!(zoo_slot_new(t, &mut slot), ZOO_OK);
         assert_eq!(zoo_trainer_copy_model(t, &mut copy), ZOO_OK);
         assert_eq!(zoo_slot_new_model(copy, &mut frozen), ZOO_OK);
-        assert_eq!(
-            zoo_slot_forward(
-                slot,
-                x.as_ptr(),
-                x.len(),
-                ROWS,
-                by_slot.as_mut_ptr(),
-                by_slot.len()
-            ),
-            ZOO_OK
-        );
+        assert_eq!(forward_rows(slot, &x, &mut by_slot), ZOO_OK);
         assert_eq!(
             zoo_model_forward_batch(
                 copy,
@@ -238,17 +240,7 @@ fn outside_training_a_slot_runs_the_current_weights_and_outlives_its_trainer_saf
             ),
             ZOO_OK
         );
-        assert_eq!(
-            zoo_slot_forward(
-                frozen,
-                x.as_ptr(),
-                x.len(),
-                ROWS,
-                by_frozen.as_mut_ptr(),
-                by_frozen.len()
-            ),
-            ZOO_OK
-        );
+        assert_eq!(forward_rows(frozen, &x, &mut by_frozen), ZOO_OK);
         assert_eq!(by_slot, by_model);
         assert_eq!(by_frozen, by_model);
         assert_eq!(
@@ -265,30 +257,13 @@ fn outside_training_a_slot_runs_the_current_weights_and_outlives_its_trainer_saf
 
         zoo_trainer_free(t);
         let before = by_slot.clone();
-        assert_eq!(
-            zoo_slot_forward(
-                slot,
-                x.as_ptr(),
-                x.len(),
-                ROWS,
-                by_slot.as_mut_ptr(),
-                by_slot.len()
-            ),
-            ZOO_BAD_STATE
-        );
+        assert_eq!(forward_rows(slot, &x, &mut by_slot), ZOO_BAD_STATE);
         assert!(std::ffi::CStr::from_ptr(zoo_last_error())
             .to_string_lossy()
             .contains("trainer was freed"));
         assert_eq!(by_slot, before, "outputs untouched");
         assert_eq!(
-            zoo_slot_forward(
-                frozen,
-                x.as_ptr(),
-                x.len(),
-                ROWS,
-                by_frozen.as_mut_ptr(),
-                by_frozen.len()
-            ),
+            forward_rows(frozen, &x, &mut by_frozen),
             ZOO_OK,
             "a frozen slot owns its model"
         );
