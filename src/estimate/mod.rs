@@ -227,7 +227,7 @@ impl Plan {
             return Perturbation::Base;
         }
         let (index, sign) = if self.config.kind.is_central() {
-            (c / 2, if c % 2 == 0 { 1.0 } else { -1.0 })
+            (c / 2, if c.is_multiple_of(2) { 1.0 } else { -1.0 })
         } else if c == 0 {
             return Perturbation::Base;
         } else {

@@ -5,6 +5,7 @@
 //! trainer never needs it for zeroth-order estimates; it serves supervised
 //! fitting, output-space estimates and tests.
 
+use super::kernel::{self, Output, Start, View};
 use super::network::{check_len, check_rows, dense_forward, Network};
 use super::workspace::Workspace;
 use crate::error::Result;
@@ -72,9 +73,9 @@ impl Network {
             };
             let pre = &mut ws.pre[offset..offset + len];
             dense_forward(layer, params, input, n, pre);
-            for (a, z) in rest[..len].iter_mut().zip(pre.iter()) {
-                *a = layer.activation.apply(*z);
-            }
+            let post = &mut rest[..len];
+            post.copy_from_slice(pre);
+            layer.activation.apply_slice(post);
             offset += len;
         }
     }
@@ -158,24 +159,29 @@ fn accumulate_param_grad(
 ) {
     let (gw, rest) = grad[weight_offset..].split_at_mut(nin * nout);
     let gb = &mut rest[..nout];
-    for (xr, dr) in input.chunks_exact(nin).zip(delta.chunks_exact(nout)) {
-        for ((gwo, gbo), d) in gw.chunks_exact_mut(nin).zip(gb.iter_mut()).zip(dr) {
-            *gbo += d;
-            for (g, xi) in gwo.iter_mut().zip(xr) {
-                *g += d * xi;
-            }
+    let n = delta.len() / nout;
+    kernel::multiply(
+        (nout, nin, n),
+        View::col_major(delta, nout),
+        View::row_major(input, nin),
+        Start::Current,
+        Output::row_major(gw, nin),
+    );
+    for dr in delta.chunks_exact(nout) {
+        for (g, d) in gb.iter_mut().zip(dr) {
+            *g += d;
         }
     }
 }
 
 /// `δ_in[r][i] = Σ_o δ[r][o]·W[o][i]`.
 fn propagate_to_inputs(w: &[f64], nin: usize, nout: usize, delta: &[f64], delta_in: &mut [f64]) {
-    for (dr, dir) in delta.chunks_exact(nout).zip(delta_in.chunks_exact_mut(nin)) {
-        dir.fill(0.0);
-        for (d, wo) in dr.iter().zip(w.chunks_exact(nin)) {
-            for (di, wi) in dir.iter_mut().zip(wo) {
-                *di += d * wi;
-            }
-        }
-    }
+    let n = delta.len() / nout;
+    kernel::multiply(
+        (n, nin, nout),
+        View::row_major(delta, nout),
+        View::row_major(w, nin),
+        Start::Zero,
+        Output::row_major(delta_in, nin),
+    );
 }

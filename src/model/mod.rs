@@ -6,6 +6,7 @@
 
 mod activation;
 mod backward;
+mod kernel;
 mod network;
 mod polynomial;
 mod reuse;

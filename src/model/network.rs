@@ -10,6 +10,7 @@
 //! `buf[r·width .. (r+1)·width]`.
 
 use super::activation::Activation;
+use super::kernel::{self, Output, Start, View};
 use super::polynomial::Polynomial;
 use super::workspace::Workspace;
 use crate::error::{Result, ZooError};
@@ -297,26 +298,57 @@ pub(crate) fn check_len(what: &'static str, expected: usize, got: usize) -> Resu
     }
 }
 
-/// `out[r] = W · x[r] + b` for every row `r`, before the activation.
+/// `out[r] = W · x[r] + b` for every row `r`, before the activation; each
+/// output is `b` followed by fused multiply-adds in input order (see
+/// [`kernel`]).
 #[inline]
 pub(crate) fn dense_forward(layer: &Layer, params: &[f64], x: &[f64], n: usize, out: &mut [f64]) {
     let (nin, nout) = (layer.inputs, layer.outputs);
     let w = &params[layer.weight_offset..layer.weight_offset + nin * nout];
     let b = &params[layer.bias_offset()..layer.bias_offset() + nout];
-    for (xr, yr) in x.chunks_exact(nin).zip(out.chunks_exact_mut(nout)).take(n) {
-        for ((yo, wo), bo) in yr.iter_mut().zip(w.chunks_exact(nin)).zip(b) {
-            let mut s = *bo;
-            for (wi, xi) in wo.iter().zip(xr) {
-                s += wi * xi;
-            }
-            *yo = s;
-        }
-    }
+    kernel::multiply(
+        (n, nout, nin),
+        View::row_major(x, nin),
+        View::col_major(w, nin),
+        Start::PerColumn(b),
+        Output::row_major(out, nout),
+    );
 }
 
-/// `out[r] = W · x[r] + b` skipping pruned weights; the sum runs over the
-/// same columns in the same order as [`dense_forward`] minus zero terms.
+/// `out[r] = W · x[r] + b` skipping pruned weights: the same chain of fused
+/// multiply-adds as [`dense_forward`] minus terms whose weight is zero, so
+/// the same bits for finite inputs.
 fn sparse_forward(
+    layer: &Layer,
+    pattern: &SparsePattern,
+    params: &[f64],
+    x: &[f64],
+    n: usize,
+    out: &mut [f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if kernel::Isa::detected() != kernel::Isa::Portable {
+        /// The same loop where `mul_add` is one instruction.
+        #[target_feature(enable = "fma")]
+        unsafe fn with_fma(
+            layer: &Layer,
+            pattern: &SparsePattern,
+            params: &[f64],
+            x: &[f64],
+            n: usize,
+            out: &mut [f64],
+        ) {
+            sparse_rows(layer, pattern, params, x, n, out)
+        }
+        // SAFETY: every non-portable kernel implies a CPU with FMA.
+        unsafe { with_fma(layer, pattern, params, x, n, out) };
+        return;
+    }
+    sparse_rows(layer, pattern, params, x, n, out)
+}
+
+#[inline(always)]
+fn sparse_rows(
     layer: &Layer,
     pattern: &SparsePattern,
     params: &[f64],
@@ -334,7 +366,7 @@ fn sparse_forward(
             let row = &w[o * nin..(o + 1) * nin];
             let mut s = *bo;
             for &i in columns {
-                s += row[i as usize] * xr[i as usize];
+                s = row[i as usize].mul_add(xr[i as usize], s);
             }
             *yo = s;
         }

@@ -78,9 +78,8 @@ impl FeatureCache {
             let post = &mut rest[0];
             post.clear();
             try_grow(post, pre.len(), 0.0, "feature cache")?;
-            for (out, z) in post.iter_mut().zip(pre.iter()) {
-                *out = layer.activation.apply(*z);
-            }
+            post.copy_from_slice(pre);
+            layer.activation.apply_slice(post);
         }
         self.key = Some(key);
         self.n = n;

@@ -97,7 +97,7 @@ impl Trainer {
                 }
             }
             let every = self.config.progress_every;
-            if every > 0 && metrics.iteration % every == 0 {
+            if every > 0 && metrics.iteration.is_multiple_of(every) {
                 eprintln!("{}", progress_line(&metrics));
             }
         }

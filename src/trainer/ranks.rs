@@ -69,7 +69,7 @@ impl Trainer {
     /// Whether this process writes files: rank 0, or a trainer without
     /// a communicator.
     pub fn writes_files(&self) -> bool {
-        self.ranks.comm.as_ref().map_or(true, |c| c.rank == 0)
+        self.ranks.comm.as_ref().is_none_or(|c| c.rank == 0)
     }
 
     /// Whether a communicator is set.
