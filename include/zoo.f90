@@ -41,7 +41,7 @@ module zoo
   public :: zoo_trainer_copy_model, zoo_trainer_iteration, zoo_trainer_num_candidates, zoo_trainer_metric
   public :: zoo_step, zoo_evaluate
   public :: zoo_candidate_forward, zoo_candidate_forward_batch, zoo_candidate_index, zoo_candidate_get_params
-  public :: zoo_ask, zoo_ask_batch, zoo_forward, zoo_forward_batch, zoo_candidate_params, zoo_tell
+  public :: zoo_ask, zoo_ask_batch, zoo_forward, zoo_forward_batch, zoo_forward_many, zoo_candidate_params, zoo_tell
   public :: zoo_abort_iteration
   public :: zoo_model_prune, zoo_model_prune_layers, zoo_model_get_mask, zoo_model_set_mask
   public :: zoo_trainer_prune, zoo_trainer_get_mask, zoo_trainer_set_mask, zoo_trainer_num_active
@@ -91,6 +91,12 @@ module zoo
   interface zoo_slot_forward
      module procedure zoo_slot_forward_one, zoo_slot_forward_batch
   end interface zoo_slot_forward
+
+  !> Many asked candidates in one call: x(:, :, k) per candidate, or one
+  !> x(:, :) that every candidate reads.
+  interface zoo_forward_many
+     module procedure zoo_forward_many_each, zoo_forward_many_shared
+  end interface zoo_forward_many
 
   abstract interface
      !> A loss callback: evaluate the black box with the network of
@@ -395,6 +401,20 @@ module zoo
        integer(c_size_t), value :: ny
        integer(c_int32_t) :: s
      end function c_zoo_forward_batch
+     function c_zoo_forward_many(trainer, ids, count, x, nx, shared_inputs, nrows, y, ny) &
+          bind(c, name="zoo_forward_many") result(s)
+       import :: c_ptr, c_int64_t, c_double, c_size_t, c_int32_t
+       type(c_ptr), value :: trainer
+       integer(c_int64_t), intent(in) :: ids(*)
+       integer(c_size_t), value :: count
+       real(c_double), intent(in) :: x(*)
+       integer(c_size_t), value :: nx
+       integer(c_int32_t), value :: shared_inputs
+       integer(c_size_t), value :: nrows
+       real(c_double), intent(inout) :: y(*)
+       integer(c_size_t), value :: ny
+       integer(c_int32_t) :: s
+     end function c_zoo_forward_many
      function c_zoo_candidate_params(trainer, id, params, n) bind(c, name="zoo_candidate_params") result(s)
        import :: c_ptr, c_int64_t, c_double, c_size_t, c_int32_t
        type(c_ptr), value :: trainer
@@ -1066,6 +1086,30 @@ contains
     call finish(c_zoo_forward_batch(trainer%ptr, id, x, int(size(x), c_size_t), int(size(x, 2), c_size_t), &
          y, int(size(y), c_size_t)), stat, 'zoo_forward_batch')
   end subroutine zoo_forward_batch
+
+  !> Runs the asked candidates ids(k) on the columns of x(:, :, k) into
+  !> y(:, :, k), in one call (each as zoo_forward_batch would).
+  recursive subroutine zoo_forward_many_each(trainer, ids, x, y, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer(c_int64_t), intent(in), contiguous :: ids(:)
+    real(c_double), intent(in), contiguous :: x(:, :, :)
+    real(c_double), intent(inout), contiguous :: y(:, :, :)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_forward_many(trainer%ptr, ids, int(size(ids), c_size_t), x, int(size(x), c_size_t), &
+         0_c_int32_t, int(size(x, 2), c_size_t), y, int(size(y), c_size_t)), stat, 'zoo_forward_many')
+  end subroutine zoo_forward_many_each
+
+  !> Runs the asked candidates ids(k) on the same columns of x(:, :) into
+  !> y(:, :, k), in one call.
+  recursive subroutine zoo_forward_many_shared(trainer, ids, x, y, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    integer(c_int64_t), intent(in), contiguous :: ids(:)
+    real(c_double), intent(in), contiguous :: x(:, :)
+    real(c_double), intent(inout), contiguous :: y(:, :, :)
+    integer, intent(out), optional :: stat
+    call finish(c_zoo_forward_many(trainer%ptr, ids, int(size(ids), c_size_t), x, int(size(x), c_size_t), &
+         1_c_int32_t, int(size(x, 2), c_size_t), y, int(size(y), c_size_t)), stat, 'zoo_forward_many')
+  end subroutine zoo_forward_many_shared
 
   !> Copies candidate `id`'s parameters into `params`.
   recursive subroutine zoo_candidate_params(trainer, id, params, stat)

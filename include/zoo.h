@@ -255,7 +255,7 @@ zoo_status zoo_ask_batch(struct zoo_trainer *trainer, uint64_t *ids, size_t max,
 
 // Runs candidate `id`'s network on one input `x[0..nx]` into `y[0..ny]`.
 // Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE (unknown,
-// stale, not asked or already told).
+// stale, not asked or already told), ZOO_BAD_STATE (output-space iteration).
 zoo_status zoo_forward(struct zoo_trainer *trainer,
                        uint64_t id,
                        const double *x,
@@ -265,7 +265,8 @@ zoo_status zoo_forward(struct zoo_trainer *trainer,
 
 // Runs candidate `id`'s network on `nrows` row-major inputs `x[0..nx]`
 // into `y[0..ny]`. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE,
-// ZOO_BAD_CANDIDATE.
+// ZOO_BAD_CANDIDATE, ZOO_BAD_STATE (an output-space iteration: its
+// candidates perturb outputs, run the model instead).
 zoo_status zoo_forward_batch(struct zoo_trainer *trainer,
                              uint64_t id,
                              const double *x,
@@ -273,6 +274,30 @@ zoo_status zoo_forward_batch(struct zoo_trainer *trainer,
                              size_t nrows,
                              double *y,
                              size_t ny);
+
+// Runs the asked candidates `ids[0..count]` in one call, each on `nrows`
+// row-major inputs (the batch form of zoo_forward_batch, for hosts that
+// evaluate an ensemble or a vectorized solver): candidate i reads
+// `x[i·nrows·num_inputs ..][.. nrows·num_inputs]`, or with
+// `shared_inputs` = 1 every candidate reads `x[0 .. nrows·num_inputs]`;
+// it writes `y[i·nrows·num_outputs ..][.. nrows·num_outputs]`. `nx` and
+// `ny` are the lengths of `x` and `y`. Each candidate's outputs are bit for
+// bit those zoo_forward_batch gives it; with `threads` > 1 the candidates
+// run on the trainer's threads. Nothing runs unless every id and size is
+// valid. Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (count = 0, or
+// `shared_inputs` other than 0 or 1), ZOO_BUSY, ZOO_BAD_SIZE (nx or ny
+// does not match), ZOO_BAD_CANDIDATE (unknown, stale, not asked, already
+// told, another rank's, or listed twice), ZOO_BAD_STATE (output-space
+// iteration), ZOO_OUT_OF_MEMORY (sizes that overflow, or memory refused).
+zoo_status zoo_forward_many(struct zoo_trainer *trainer,
+                            const uint64_t *ids,
+                            size_t count,
+                            const double *x,
+                            size_t nx,
+                            int32_t shared_inputs,
+                            size_t nrows,
+                            double *y,
+                            size_t ny);
 
 // Copies candidate `id`'s parameters θ_c into `params[0..n]` (n = number
 // of parameters), for hosts that run the network themselves (e.g. in a

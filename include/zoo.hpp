@@ -752,6 +752,20 @@ public:
         for (std::size_t i = 0; i < count; i++) out.emplace_back(handle_, ids[i], inputs_, outputs_, nparams_);
         return out;
     }
+    // Runs asked candidates in one call, each on `rows` rows: x holds a block
+    // per candidate, or with shared = true one block they all read. Returns
+    // the outputs candidate after candidate, each as asked::forward gives it.
+    std::vector<double> forward_many(const std::vector<asked> &batch, const std::vector<double> &x, std::size_t rows,
+                                     bool shared = false) const {
+        std::vector<std::uint64_t> ids;
+        ids.reserve(batch.size());
+        for (const auto &a : batch) ids.push_back(a.id());
+        std::vector<double> y(batch.size() * rows * outputs_);
+        detail::check(zoo_forward_many(handle_, ids.data(), ids.size(), x.data(), x.size(), shared ? 1 : 0, rows,
+                                       y.data(), y.size()),
+                      nullptr);
+        return y;
+    }
     void abort_iteration() { detail::check(zoo_abort_iteration(handle_), nullptr); }
 
     // Options.

@@ -6,7 +6,7 @@ use super::{
     array, array_mut, exclusive, guard, ok, out_ptr, write_if_given, zoo_status, zoo_trainer,
 };
 use crate::error::ZooError;
-use crate::trainer::CandidateId;
+use crate::trainer::{CandidateId, ManyInputs};
 
 /// Hands out the next candidate of the open iteration (opening one when
 /// none is open) and writes its id to `*id`. Returns ZOO_NO_CANDIDATE (not
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn zoo_ask_batch(
 
 /// Runs candidate `id`'s network on one input `x[0..nx]` into `y[0..ny]`.
 /// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_BAD_CANDIDATE (unknown,
-/// stale, not asked or already told).
+/// stale, not asked or already told), ZOO_BAD_STATE (output-space iteration).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_forward(
     trainer: *mut zoo_trainer,
@@ -95,7 +95,8 @@ pub unsafe extern "C" fn zoo_forward(
 
 /// Runs candidate `id`'s network on `nrows` row-major inputs `x[0..nx]`
 /// into `y[0..ny]`. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE,
-/// ZOO_BAD_CANDIDATE.
+/// ZOO_BAD_CANDIDATE, ZOO_BAD_STATE (an output-space iteration: its
+/// candidates perturb outputs, run the model instead).
 #[no_mangle]
 pub unsafe extern "C" fn zoo_forward_batch(
     trainer: *mut zoo_trainer,
@@ -110,6 +111,61 @@ pub unsafe extern "C" fn zoo_forward_batch(
         let mut trainer = exclusive(trainer, &"zoo_forward_batch")?;
         let (x, y) = (array(x, nx, "x")?, array_mut(y, ny, "y")?);
         trainer.forward_batch(CandidateId::from_raw(id), x, nrows, y)?;
+        ok()
+    })
+}
+
+/// Runs the asked candidates `ids[0..count]` in one call, each on `nrows`
+/// row-major inputs (the batch form of zoo_forward_batch, for hosts that
+/// evaluate an ensemble or a vectorized solver): candidate i reads
+/// `x[i·nrows·num_inputs ..][.. nrows·num_inputs]`, or with
+/// `shared_inputs` = 1 every candidate reads `x[0 .. nrows·num_inputs]`;
+/// it writes `y[i·nrows·num_outputs ..][.. nrows·num_outputs]`. `nx` and
+/// `ny` are the lengths of `x` and `y`. Each candidate's outputs are bit for
+/// bit those zoo_forward_batch gives it; with `threads` > 1 the candidates
+/// run on the trainer's threads. Nothing runs unless every id and size is
+/// valid. Errors: ZOO_NULL_POINTER, ZOO_INVALID_ARGUMENT (count = 0, or
+/// `shared_inputs` other than 0 or 1), ZOO_BUSY, ZOO_BAD_SIZE (nx or ny
+/// does not match), ZOO_BAD_CANDIDATE (unknown, stale, not asked, already
+/// told, another rank's, or listed twice), ZOO_BAD_STATE (output-space
+/// iteration), ZOO_OUT_OF_MEMORY (sizes that overflow, or memory refused).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn zoo_forward_many(
+    trainer: *mut zoo_trainer,
+    ids: *const u64,
+    count: usize,
+    x: *const f64,
+    nx: usize,
+    shared_inputs: i32,
+    nrows: usize,
+    y: *mut f64,
+    ny: usize,
+) -> zoo_status {
+    guard(|| {
+        let inputs = match shared_inputs {
+            0 => ManyInputs::PerCandidate,
+            1 => ManyInputs::Shared,
+            other => {
+                return Err(ZooError::InvalidArgument(format!(
+                    "shared_inputs is {other}: 1 (every candidate reads the same rows) or 0 (a block per candidate)"
+                )))
+            }
+        };
+        let ids = array(ids, count, "ids")?;
+        if count == 0 {
+            return Err(ZooError::InvalidArgument(
+                "count is 0: pass at least one candidate id".into(),
+            ));
+        }
+        let (x, y) = (array(x, nx, "x")?, array_mut(y, ny, "y")?);
+        let mut trainer = exclusive(trainer, &"zoo_forward_many")?;
+        let mut list = Vec::new();
+        crate::size::try_grow(&mut list, count, CandidateId::from_raw(0), "candidate ids")?;
+        for (slot, &id) in list.iter_mut().zip(ids) {
+            *slot = CandidateId::from_raw(id);
+        }
+        trainer.forward_many(&list, x, inputs, nrows, y)?;
         ok()
     })
 }

@@ -66,8 +66,8 @@ impl AskState {
 /// A materialized candidate for `forward` and `candidate_params`.
 #[derive(Default)]
 pub(super) struct Slot {
-    holder: Option<usize>,
-    scratch: Scratch,
+    pub(super) holder: Option<usize>,
+    pub(super) scratch: Scratch,
 }
 
 impl Trainer {
@@ -257,7 +257,7 @@ impl Trainer {
     }
 
     /// Output-space candidates perturb outputs; their weights are θ.
-    fn ensure_weight_candidate(&self) -> Result<()> {
+    pub(super) fn ensure_weight_candidate(&self) -> Result<()> {
         match self.dataset.output_iteration {
             Some(_) => Err(ZooError::BadState(
                 "this iteration perturbs the batch's outputs (space=output), not the weights; read them with candidate_outputs".into(),
@@ -397,7 +397,7 @@ impl Trainer {
 
 /// The slot holding candidate `c` (taking a free one, or adding one),
 /// with θ_c materialized.
-fn materialized<'a>(
+pub(super) fn materialized<'a>(
     slots: &'a mut Vec<Slot>,
     plan: &Plan,
     theta: &[f64],

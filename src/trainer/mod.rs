@@ -30,6 +30,7 @@ mod candidate;
 mod checkpointing;
 mod data_term;
 mod dataset;
+mod forward_many;
 mod metrics_log;
 mod output_space;
 mod ranks;
@@ -37,6 +38,7 @@ mod sparse;
 
 pub(crate) use candidate::{call_loss, with_spare_workspace, Scratch};
 pub use candidate::{Candidate, CandidateId, LossError, LossResult};
+pub use forward_many::ManyInputs;
 pub use ranks::{Allreduce, Partition};
 
 use crate::config::TrainerConfig;

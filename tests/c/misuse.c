@@ -271,6 +271,32 @@ static void test_ask_tell_order(void) {
     EXPECT_STATUS(zoo_forward_batch(t, id, x, 2, 1, NULL, 1), ZOO_NULL_POINTER, "y");
     EXPECT_STATUS(zoo_candidate_params(t, id, params, NPARAMS + 2), ZOO_BAD_SIZE, "expected length 17");
     EXPECT(zoo_forward(t, id, x, 2, y, 1) == ZOO_OK);
+
+    /* Many candidates in one call: each gets what its own zoo_forward_batch gives. */
+    {
+        const uint64_t both[2] = {ids[0], ids[1]}, twice[2] = {ids[0], ids[0]};
+        const double xs[4] = {0.5, 0.5, -0.25, 0.75};
+        double many[2] = {0, 0}, one[1], other[1];
+        EXPECT(zoo_forward_many(t, both, 2, xs, 4, 0, 1, many, 2) == ZOO_OK);
+        EXPECT(zoo_forward_batch(t, ids[0], xs, 2, 1, one, 1) == ZOO_OK);
+        EXPECT(zoo_forward_batch(t, ids[1], xs + 2, 2, 1, other, 1) == ZOO_OK);
+        EXPECT(memcmp(&many[0], one, sizeof one) == 0 && memcmp(&many[1], other, sizeof other) == 0);
+        EXPECT(zoo_forward_many(t, both, 2, xs, 2, 1, 1, many, 2) == ZOO_OK);
+        EXPECT(zoo_forward_batch(t, ids[1], xs, 2, 1, other, 1) == ZOO_OK);
+        EXPECT(memcmp(&many[0], one, sizeof one) == 0 && memcmp(&many[1], other, sizeof other) == 0);
+        EXPECT_STATUS(zoo_forward_many(NULL, both, 2, xs, 4, 0, 1, many, 2), ZOO_NULL_POINTER, "trainer");
+        EXPECT_STATUS(zoo_forward_many(t, NULL, 2, xs, 4, 0, 1, many, 2), ZOO_NULL_POINTER, "ids");
+        EXPECT_STATUS(zoo_forward_many(t, both, 2, xs, 4, 0, 1, NULL, 2), ZOO_NULL_POINTER, "y");
+        EXPECT_STATUS(zoo_forward_many(t, both, 0, xs, 4, 0, 1, many, 2), ZOO_INVALID_ARGUMENT, "count is 0");
+        EXPECT_STATUS(zoo_forward_many(t, both, 2, xs, 4, 2, 1, many, 2), ZOO_INVALID_ARGUMENT, "shared_inputs");
+        EXPECT_STATUS(zoo_forward_many(t, both, 2, xs, 3, 0, 1, many, 2), ZOO_BAD_SIZE, "inputs");
+        EXPECT_STATUS(zoo_forward_many(t, both, 2, xs, 2, 0, 1, many, 2), ZOO_BAD_SIZE, "inputs");
+        EXPECT_STATUS(zoo_forward_many(t, both, 2, xs, 4, 0, 1, many, 1), ZOO_BAD_SIZE, "outputs");
+        EXPECT_STATUS(zoo_forward_many(t, both, 2, xs, 4, 0, SIZE_MAX, many, 2), ZOO_OUT_OF_MEMORY, "overflows");
+        EXPECT_STATUS(zoo_forward_many(t, twice, 2, xs, 4, 0, 1, many, 2), ZOO_BAD_CANDIDATE, "twice");
+        const uint64_t unknown[2] = {ids[0], ids[1] ^ 0xFFFF};
+        EXPECT_STATUS(zoo_forward_many(t, unknown, 2, xs, 4, 0, 1, many, 2), ZOO_BAD_CANDIDATE, "unknown");
+    }
     EXPECT_STATUS(zoo_trainer_set(t, "lr", "0.2"), ZOO_BAD_STATE, "outstanding");
     EXPECT_STATUS(zoo_trainer_set_params(t, before.params, NPARAMS), ZOO_BAD_STATE, "outstanding");
     EXPECT_STATUS(zoo_step(t, good_loss, NULL, 0, NULL), ZOO_BAD_STATE, "outstanding");

@@ -193,6 +193,28 @@ int main() {
         EXPECT(same(t.params(), reference));
     }
 
+    // Many candidates in one call: candidate i's block equals its own forward.
+    {
+        zoo::trainer t(m, opts);
+        auto batch = t.ask_batch();
+        const std::size_t rows = d.x.size() / m.inputs(), outs = rows * m.outputs();
+        std::vector<double> each;
+        for (std::size_t i = 0; i < batch.size(); i++) each.insert(each.end(), d.x.begin(), d.x.end());
+        const std::vector<double> many = t.forward_many(batch, each, rows), shared = t.forward_many(batch, d.x, rows, true);
+        for (std::size_t i = 0; i < batch.size(); i++) {
+            const std::vector<double> alone = batch[i].forward(d.x);
+            EXPECT(std::vector<double>(many.begin() + i * outs, many.begin() + (i + 1) * outs) == alone);
+            EXPECT(std::vector<double>(shared.begin() + i * outs, shared.begin() + (i + 1) * outs) == alone);
+        }
+        bool refused = false;
+        try {
+            t.forward_many(batch, d.x, rows);  // one block for several candidates
+        } catch (const zoo::error &e) {
+            refused = e.status() == ZOO_BAD_SIZE;
+        }
+        EXPECT(refused);
+    }
+
     // Dataset mode: a callable on outputs; its exception comes back too.
     {
         zoo::trainer t(m, opts);

@@ -91,6 +91,7 @@ program api
   real(c_double) :: params(17), other(17), loss, y(1)
   integer(c_int64_t) :: ids(40), id
   logical :: got, updated, mask(17)
+  real(c_double) :: many_x(2, 3, 4), many_y(1, 3, 4), shared_y(1, 3, 4), y3(1, 3)
 
   call expect(zoo_version() /= '', 'version')
   call expect(zoo_version_number() == ZOO_VERSION_MAJOR * 1000000 + ZOO_VERSION_MINOR * 1000 &
@@ -149,6 +150,18 @@ program api
 
   call zoo_ask(asked, id, got)
   call expect(got, 'ask opens an iteration')
+  call zoo_ask_batch(asked, ids(1:4), count)
+  many_x(:, :, 1:count) = reshape([(0.1_c_double * i - 0.7_c_double, i = 1, 6 * count)], [2, 3, count])
+  call zoo_forward_many(asked, ids(1:count), many_x(:, :, 1:count), many_y(:, :, 1:count))
+  call zoo_forward_many(asked, ids(1:count), many_x(:, :, 1), shared_y(:, :, 1:count))
+  do i = 1, count
+     call zoo_forward_batch(asked, ids(i), many_x(:, :, i), y3)
+     call expect(all(y3 == many_y(:, :, i)), 'zoo_forward_many equals zoo_forward_batch per candidate')
+     call zoo_forward_batch(asked, ids(i), many_x(:, :, 1), y3)
+     call expect(all(y3 == shared_y(:, :, i)), 'zoo_forward_many with shared inputs')
+  end do
+  call zoo_forward_many(asked, ids(1:count), many_x(:, 1:2, 1:count), many_y(:, :, 1:count), stat=stat)
+  call expect(stat == ZOO_BAD_SIZE, 'zoo_forward_many checks sizes')
   call zoo_tell(asked, id, 1.0_c_double)
   call zoo_tell(asked, id, 1.0_c_double, stat=stat)
   call expect(stat == ZOO_BAD_CANDIDATE .and. index(zoo_last_error(), 'already told') > 0, 'tell twice')
