@@ -123,27 +123,24 @@ pub(crate) enum Isa {
 }
 
 impl Isa {
-    /// The best one this CPU runs, detected once.
+    /// The best one this CPU runs, detected once; `ZOO_SIMD=portable`,
+    /// `avx2` or `avx512` in the environment picks a lower one (the results
+    /// are the same; only the speed changes).
     pub fn detected() -> Self {
         static DETECTED: OnceLock<Isa> = OnceLock::new();
         *DETECTED.get_or_init(|| {
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    return Isa::Avx512;
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    return Isa::Avx2;
-                }
+            let available = Self::available();
+            let best = *available.last().expect("portable is always available");
+            match std::env::var("ZOO_SIMD").ok().as_deref() {
+                Some("portable") => Isa::Portable,
+                #[cfg(target_arch = "x86_64")]
+                Some("avx2") if available.contains(&Isa::Avx2) => Isa::Avx2,
+                _ => best,
             }
-            Isa::Portable
         })
     }
 
-    /// Every instruction set this CPU runs (for tests and benchmarks).
-    #[cfg(test)]
+    /// Every instruction set this CPU runs, slowest first.
     pub fn available() -> Vec<Self> {
         let mut all = vec![Isa::Portable];
         #[cfg(target_arch = "x86_64")]
