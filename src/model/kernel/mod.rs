@@ -246,11 +246,12 @@ pub(crate) fn multiply_on(
     if let Start::PerRow(s) = start {
         assert!(s.len() >= m);
     }
-    // Vectors run along n: when n is the shorter side, Cᵀ = Bᵀ·Aᵀ wastes
-    // fewer padded lanes and gives the same chains.
-    let (mr, nr) = isa.tile();
-    let padded = |rows: usize, cols: usize| rows.div_ceil(mr) * mr * cols.div_ceil(nr) * nr;
-    if padded(n, m) < padded(m, n) {
+    // Vectors run along n; Cᵀ = Bᵀ·Aᵀ gives the same chains, so take the
+    // orientation with less work: two vector FMAs per row, panel and k,
+    // plus packing B (about four FMAs' time per value: scalar and strided).
+    let (_, nr) = isa.tile();
+    let work = |rows: usize, cols: usize| rows * cols.div_ceil(nr) * 2 * k + 4 * k * cols;
+    if work(n, m) < work(m, n) {
         let c = Output {
             data: c.data,
             row: c.col,
@@ -320,12 +321,7 @@ fn run(isa: Isa, (m, n, k): (usize, usize, usize), a: View, b: View, start: Star
                     let j0 = (p0 + q) * nr;
                     let cols = nr.min(n - j0);
                     let panel = &mut pack[q * kc * nr..(q + 1) * kc * nr];
-                    for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
-                        let from = (k0 + p) * b.row + j0 * b.col;
-                        for (t, v) in row[..cols].iter_mut().enumerate() {
-                            *v = b.data[from + t * b.col];
-                        }
-                    }
+                    pack_panel(b, (k0, kc), (j0, cols), nr, panel);
                     if let Start::PerColumn(s) = start {
                         let dst = &mut starts[q * nr..(q + 1) * nr];
                         dst[..cols].copy_from_slice(&s[j0..j0 + cols]);
@@ -394,6 +390,43 @@ fn run(isa: Isa, (m, n, k): (usize, usize, usize), a: View, b: View, start: Star
             }
         }
     });
+}
+
+/// Copies rows `k0..k0 + kc`, columns `j0..j0 + cols` of `b` into `panel`
+/// (kc × nr, row-major), walking `b` along its contiguous side.
+fn pack_panel(
+    b: View,
+    (k0, kc): (usize, usize),
+    (j0, cols): (usize, usize),
+    nr: usize,
+    panel: &mut [f64],
+) {
+    assert!(panel.len() >= kc * nr && cols <= nr);
+    if kc == 0 || cols == 0 {
+        return;
+    }
+    assert!((k0 + kc - 1) * b.row + (j0 + cols - 1) * b.col < b.data.len());
+    let src = b.data.as_ptr();
+    let dst = panel.as_mut_ptr();
+    // SAFETY: the asserts bound every index read (row < k0 + kc, column
+    // < j0 + cols) and written (p < kc, t < cols ≤ nr).
+    unsafe {
+        if b.row <= b.col {
+            for t in 0..cols {
+                let column = src.add(k0 * b.row + (j0 + t) * b.col);
+                for p in 0..kc {
+                    *dst.add(p * nr + t) = *column.add(p * b.row);
+                }
+            }
+        } else {
+            for p in 0..kc {
+                let row = src.add((k0 + p) * b.row + j0 * b.col);
+                for t in 0..cols {
+                    *dst.add(p * nr + t) = *row.add(t * b.col);
+                }
+            }
+        }
+    }
 }
 
 /// The micro-kernel in plain Rust; `mul_add` is one correctly rounded
