@@ -6,6 +6,7 @@
 
 mod activation;
 mod backward;
+mod fastmath;
 mod network;
 mod polynomial;
 mod reuse;
