@@ -3,7 +3,7 @@
 //! Derivatives are written in terms of the pre-activation `z` and the
 //! output `a = f(z)` so that backward passes reuse what forward stored.
 //!
-//! The curved activations come from [`fastmath`](super::fastmath): within
+//! The curved activations come from [`fastmath`]: within
 //! 3 ulp of libm, and the same bits whether a value goes through
 //! [`Activation::apply`] or, vectorized, through
 //! [`Activation::apply_slice`] (the backward pass and feature reuse
