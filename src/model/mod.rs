@@ -6,6 +6,7 @@
 
 mod activation;
 mod backward;
+mod fastmath;
 mod kernel;
 mod network;
 mod polynomial;
