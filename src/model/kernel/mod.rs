@@ -170,7 +170,8 @@ impl Isa {
 
     /// Runs the micro-kernel on `rows` rows of one panel: accumulators
     /// start from `start`, take `kc` fused multiply-adds and are stored
-    /// to `end` (`rows × nr` at the given row stride).
+    /// to `end` (`rows × nr` at the given row stride). A panel with only
+    /// `cols` ≤ nr/2 real columns computes and stores only its first half.
     ///
     /// # Safety
     /// `a.ptr + r·a.row + p·a.col` is readable for r < rows ≤ mr, p < kc;
@@ -178,7 +179,7 @@ impl Isa {
     /// tile; the CPU runs `self`.
     unsafe fn run_tile(
         self,
-        rows: usize,
+        (rows, cols): (usize, usize),
         kc: usize,
         a: Strides,
         packed: *const f64,
@@ -188,9 +189,9 @@ impl Isa {
         match self {
             Isa::Portable => portable_tile(rows, kc, a, packed, start, end),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => x86::avx2_tile(rows, kc, a, packed, start, end),
+            Isa::Avx2 => x86::avx2_tile(rows, cols <= 4, kc, a, packed, start, end),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => x86::avx512_tile(rows, kc, a, packed, start, end),
+            Isa::Avx512 => x86::avx512_tile(rows, cols <= 8, kc, a, packed, start, end),
         }
     }
 }
@@ -372,7 +373,7 @@ fn run(isa: Isa, (m, n, k): (usize, usize, usize), a: View, b: View, start: Star
                                 row: a.row,
                                 col: a.col,
                             };
-                            isa.run_tile(rows, kc, a_tile, panel, tile_start, end);
+                            isa.run_tile((rows, cols), kc, a_tile, panel, tile_start, end);
                         }
                         if !direct {
                             for r in 0..rows {

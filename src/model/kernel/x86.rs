@@ -7,16 +7,24 @@ use std::arch::x86_64::*;
 /// Expands to a `match` over the tile's row count, so every row count gets
 /// a kernel whose accumulators live in registers.
 macro_rules! by_rows {
-    ($rows:expr, $kernel:ident, $($arg:expr),*) => {
-        match $rows {
-            1 => $kernel::<1>($($arg),*),
-            2 => $kernel::<2>($($arg),*),
-            3 => $kernel::<3>($($arg),*),
-            4 => $kernel::<4>($($arg),*),
-            5 => $kernel::<5>($($arg),*),
-            6 => $kernel::<6>($($arg),*),
-            7 => $kernel::<7>($($arg),*),
-            8 => $kernel::<8>($($arg),*),
+    ($rows:expr, $narrow:expr, $kernel:ident, $($arg:expr),*) => {
+        match ($rows, $narrow) {
+            (1, false) => $kernel::<1, 2>($($arg),*),
+            (2, false) => $kernel::<2, 2>($($arg),*),
+            (3, false) => $kernel::<3, 2>($($arg),*),
+            (4, false) => $kernel::<4, 2>($($arg),*),
+            (5, false) => $kernel::<5, 2>($($arg),*),
+            (6, false) => $kernel::<6, 2>($($arg),*),
+            (7, false) => $kernel::<7, 2>($($arg),*),
+            (8, false) => $kernel::<8, 2>($($arg),*),
+            (1, true) => $kernel::<1, 1>($($arg),*),
+            (2, true) => $kernel::<2, 1>($($arg),*),
+            (3, true) => $kernel::<3, 1>($($arg),*),
+            (4, true) => $kernel::<4, 1>($($arg),*),
+            (5, true) => $kernel::<5, 1>($($arg),*),
+            (6, true) => $kernel::<6, 1>($($arg),*),
+            (7, true) => $kernel::<7, 1>($($arg),*),
+            (8, true) => $kernel::<8, 1>($($arg),*),
             _ => unreachable!("tile rows"),
         }
     };
@@ -29,6 +37,7 @@ macro_rules! by_rows {
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn avx2_tile(
     rows: usize,
+    narrow: bool,
     kc: usize,
     a: Strides,
     packed: *const f64,
@@ -36,12 +45,12 @@ pub(super) unsafe fn avx2_tile(
     end: (*mut f64, usize),
 ) {
     debug_assert!(rows <= 6);
-    by_rows!(rows, avx2_rows, kc, a, packed, start, end)
+    by_rows!(rows, narrow, avx2_rows, kc, a, packed, start, end)
 }
 
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn avx2_rows<const MR: usize>(
+unsafe fn avx2_rows<const MR: usize, const V: usize>(
     kc: usize,
     a: Strides,
     packed: *const f64,
@@ -49,33 +58,36 @@ unsafe fn avx2_rows<const MR: usize>(
     (end, end_row): (*mut f64, usize),
 ) {
     const NR: usize = 8;
-    let mut acc = [[_mm256_setzero_pd(); 2]; MR];
+    let mut acc = [[_mm256_setzero_pd(); V]; MR];
     for (r, acc) in acc.iter_mut().enumerate() {
-        *acc = match start {
-            TileStart::Zero => [_mm256_setzero_pd(); 2],
-            TileStart::Columns(s) => [_mm256_loadu_pd(s), _mm256_loadu_pd(s.add(4))],
-            TileStart::Rows(s) => [_mm256_set1_pd(*s.add(r)); 2],
-            TileStart::Block(s, row) => {
-                let s = s.add(r * row);
-                [_mm256_loadu_pd(s), _mm256_loadu_pd(s.add(4))]
-            }
-        };
+        for (v, acc) in acc.iter_mut().enumerate() {
+            *acc = match start {
+                TileStart::Zero => _mm256_setzero_pd(),
+                TileStart::Columns(s) => _mm256_loadu_pd(s.add(v * 4)),
+                TileStart::Rows(s) => _mm256_set1_pd(*s.add(r)),
+                TileStart::Block(s, row) => _mm256_loadu_pd(s.add(r * row + v * 4)),
+            };
+        }
     }
     let (mut ap, mut bp) = (a.ptr, packed);
     for _ in 0..kc {
-        let b0 = _mm256_loadu_pd(bp);
-        let b1 = _mm256_loadu_pd(bp.add(4));
+        let mut b = [_mm256_setzero_pd(); V];
+        for (v, b) in b.iter_mut().enumerate() {
+            *b = _mm256_loadu_pd(bp.add(v * 4));
+        }
         for (r, acc) in acc.iter_mut().enumerate() {
             let x = _mm256_broadcast_sd(&*ap.add(r * a.row));
-            acc[0] = _mm256_fmadd_pd(x, b0, acc[0]);
-            acc[1] = _mm256_fmadd_pd(x, b1, acc[1]);
+            for (acc, b) in acc.iter_mut().zip(b) {
+                *acc = _mm256_fmadd_pd(x, b, *acc);
+            }
         }
         ap = ap.add(a.col);
         bp = bp.add(NR);
     }
     for (r, acc) in acc.iter().enumerate() {
-        _mm256_storeu_pd(end.add(r * end_row), acc[0]);
-        _mm256_storeu_pd(end.add(r * end_row + 4), acc[1]);
+        for (v, acc) in acc.iter().enumerate() {
+            _mm256_storeu_pd(end.add(r * end_row + v * 4), *acc);
+        }
     }
 }
 
@@ -86,6 +98,7 @@ unsafe fn avx2_rows<const MR: usize>(
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn avx512_tile(
     rows: usize,
+    narrow: bool,
     kc: usize,
     a: Strides,
     packed: *const f64,
@@ -93,12 +106,12 @@ pub(super) unsafe fn avx512_tile(
     end: (*mut f64, usize),
 ) {
     debug_assert!(rows <= 8);
-    by_rows!(rows, avx512_rows, kc, a, packed, start, end)
+    by_rows!(rows, narrow, avx512_rows, kc, a, packed, start, end)
 }
 
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn avx512_rows<const MR: usize>(
+unsafe fn avx512_rows<const MR: usize, const V: usize>(
     kc: usize,
     a: Strides,
     packed: *const f64,
@@ -106,32 +119,35 @@ unsafe fn avx512_rows<const MR: usize>(
     (end, end_row): (*mut f64, usize),
 ) {
     const NR: usize = 16;
-    let mut acc = [[_mm512_setzero_pd(); 2]; MR];
+    let mut acc = [[_mm512_setzero_pd(); V]; MR];
     for (r, acc) in acc.iter_mut().enumerate() {
-        *acc = match start {
-            TileStart::Zero => [_mm512_setzero_pd(); 2],
-            TileStart::Columns(s) => [_mm512_loadu_pd(s), _mm512_loadu_pd(s.add(8))],
-            TileStart::Rows(s) => [_mm512_set1_pd(*s.add(r)); 2],
-            TileStart::Block(s, row) => {
-                let s = s.add(r * row);
-                [_mm512_loadu_pd(s), _mm512_loadu_pd(s.add(8))]
-            }
-        };
+        for (v, acc) in acc.iter_mut().enumerate() {
+            *acc = match start {
+                TileStart::Zero => _mm512_setzero_pd(),
+                TileStart::Columns(s) => _mm512_loadu_pd(s.add(v * 8)),
+                TileStart::Rows(s) => _mm512_set1_pd(*s.add(r)),
+                TileStart::Block(s, row) => _mm512_loadu_pd(s.add(r * row + v * 8)),
+            };
+        }
     }
     let (mut ap, mut bp) = (a.ptr, packed);
     for _ in 0..kc {
-        let b0 = _mm512_loadu_pd(bp);
-        let b1 = _mm512_loadu_pd(bp.add(8));
+        let mut b = [_mm512_setzero_pd(); V];
+        for (v, b) in b.iter_mut().enumerate() {
+            *b = _mm512_loadu_pd(bp.add(v * 8));
+        }
         for (r, acc) in acc.iter_mut().enumerate() {
             let x = _mm512_set1_pd(*ap.add(r * a.row));
-            acc[0] = _mm512_fmadd_pd(x, b0, acc[0]);
-            acc[1] = _mm512_fmadd_pd(x, b1, acc[1]);
+            for (acc, b) in acc.iter_mut().zip(b) {
+                *acc = _mm512_fmadd_pd(x, b, *acc);
+            }
         }
         ap = ap.add(a.col);
         bp = bp.add(NR);
     }
     for (r, acc) in acc.iter().enumerate() {
-        _mm512_storeu_pd(end.add(r * end_row), acc[0]);
-        _mm512_storeu_pd(end.add(r * end_row + 8), acc[1]);
+        for (v, acc) in acc.iter().enumerate() {
+            _mm512_storeu_pd(end.add(r * end_row + v * 8), *acc);
+        }
     }
 }
