@@ -159,8 +159,8 @@ impl Optimizer {
         self.steps += 1;
         let beta = config.momentum;
         let (b1, b2) = (config.beta1, config.beta2);
-        let correction1 = 1.0 - b1.powf(self.steps as f64);
-        let correction2 = 1.0 - b2.powf(self.steps as f64);
+        let correction1 = 1.0 - power(b1, self.steps);
+        let correction2 = 1.0 - power(b2, self.steps);
         for (&i, &g) in active.iter().zip(grad.iter()) {
             let step = match config.kind {
                 OptimizerKind::Sgd => g,
@@ -196,6 +196,20 @@ fn sign(g: f64) -> f64 {
     }
 }
 
+/// `base^exponent` by squaring: plain multiplications, so the same bits on
+/// every CPU (the C library's `pow` may take another path per CPU).
+fn power(base: f64, mut exponent: u64) -> f64 {
+    let (mut result, mut square) = (1.0, base);
+    while exponent > 0 {
+        if exponent & 1 == 1 {
+            result *= square;
+        }
+        square *= square;
+        exponent >>= 1;
+    }
+    result
+}
+
 /// Euclidean norm, summed in order.
 pub fn norm(values: &[f64]) -> f64 {
     values.iter().map(|v| v * v).sum::<f64>().sqrt()
@@ -217,6 +231,21 @@ pub fn clip_norm(grad: &mut [f64], max_norm: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn power_by_squaring_matches_pow() {
+        assert_eq!(power(0.9, 0), 1.0);
+        assert_eq!(power(2.0, 10), 1024.0);
+        assert_eq!(power(0.999, u64::MAX), 0.0);
+        for base in [0.9, 0.99, 0.999, 0.5] {
+            for t in [1u64, 2, 3, 7, 100, 12345, 1_000_000] {
+                let (got, want) = (power(base, t), base.powf(t as f64));
+                // log2(t) roundings, each ≤ ½ ulp, compound.
+                let tolerance = 64.0 * (t as f64).log2().max(1.0) * f64::EPSILON * want;
+                assert!((got - want).abs() <= tolerance, "{base}^{t}: {got} vs {want}");
+            }
+        }
+    }
 
     fn config(kind: OptimizerKind) -> OptimConfig {
         OptimConfig {
