@@ -19,6 +19,7 @@ cargo bench --bench step -- --test >/dev/null
 cargo bench --bench sparse -- --test >/dev/null
 cargo bench --bench scaling -- --test >/dev/null
 cargo bench --bench dataset -- --test >/dev/null
+cargo bench --bench directions -- --test >/dev/null
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$(nproc)"

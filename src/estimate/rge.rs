@@ -13,16 +13,13 @@
 //! whatever the number of threads.
 
 use super::{DirectionKind, Plan};
-use crate::rng::{block_stream, BLOCK};
-use rand_distr::{Distribution, StandardNormal};
+use crate::rng::{Gaussian, BLOCK};
 use rayon::prelude::*;
 
 /// Writes the Gaussian vector z_j restricted to coordinate block `block`.
 fn fill_gaussian_block(plan: &Plan, j: usize, block: usize, out: &mut [f64]) {
-    let mut rng = block_stream(plan.seed, plan.purpose, plan.iteration, j as u64, block);
-    for v in out {
-        *v = StandardNormal.sample(&mut rng);
-    }
+    Gaussian::new(plan.seed, plan.purpose, plan.iteration, j as u64)
+        .fill((block * BLOCK) as u64, out);
 }
 
 /// `‖z_j‖`, summed in coordinate order (the same order as

@@ -1,12 +1,25 @@
 //! Counter-based random streams.
 //!
-//! Every random number zoo draws comes from `stream(seed, purpose, k, c)`:
-//! a ChaCha8 generator whose key is derived from `(seed, purpose, k)` and
-//! whose 64-bit stream id is `c`. Any thread can therefore regenerate the
-//! direction of candidate `c` in iteration `k` in any order, and nothing of
-//! size q×d is ever stored. Long vectors are cut into blocks of
-//! [`BLOCK`] coordinates, each starting at its own word position, so that a
-//! block can be regenerated without drawing the ones before it.
+//! Every random number zoo draws is a function of `(seed, purpose, k, …)`,
+//! so any thread can regenerate it in any order and nothing of size q×d is
+//! ever stored:
+//! * the coordinates of random directions ([`Gaussian`]): coordinate i of
+//!   direction j of iteration k is computed on its own from a counter hash
+//!   and a ziggurat ([`normal`]), the hot path of estimates over many
+//!   weights;
+//! * everything else (initial weights, samples, minibatches, pruning)
+//!   from `stream(seed, purpose, k, c)`: a ChaCha8 generator whose key is
+//!   derived from `(seed, purpose, k)` and whose 64-bit stream id is `c`.
+//!
+//! Long vectors are cut into blocks of [`BLOCK`] coordinates that are
+//! processed (and summed) in order; [`block_stream`] starts each block at
+//! its own word position so that it can be drawn without the ones before.
+
+mod exact;
+mod gaussian;
+pub mod normal;
+
+pub use gaussian::Gaussian;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -55,6 +68,15 @@ fn key(seed: u64, purpose: Purpose, k: u64) -> [u8; 32] {
     out
 }
 
+/// A 64-bit key for `(seed, purpose, k)`; distinct `k` give distinct keys
+/// (the steps after the xor with `k` are bijections).
+fn key64(seed: u64, purpose: Purpose, k: u64) -> u64 {
+    let mut state = seed;
+    let mut mixed = splitmix64(&mut state) ^ (purpose as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    mixed = splitmix64(&mut mixed) ^ k;
+    splitmix64(&mut mixed)
+}
+
 /// The stream for `(seed, purpose, k, c)`, positioned at its start.
 pub fn stream(seed: u64, purpose: Purpose, k: u64, c: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::from_seed(key(seed, purpose, k));
@@ -98,3 +120,6 @@ mod tests {
         assert_eq!(a, b);
     }
 }
+
+#[cfg(test)]
+mod tests_gaussian;
