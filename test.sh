@@ -19,6 +19,7 @@ cargo bench --bench step -- --test >/dev/null
 cargo bench --bench sparse -- --test >/dev/null
 cargo bench --bench scaling -- --test >/dev/null
 cargo bench --bench dataset -- --test >/dev/null
+cargo bench --bench directions -- --test >/dev/null
 cargo bench --bench activation -- --test >/dev/null
 cargo bench --bench kernels -- --test >/dev/null
 # Smoke test of the zoo-versus-numpy benchmarks (benchmarks/kernels): one

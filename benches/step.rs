@@ -3,7 +3,12 @@
 //! batch of 64 rows, on 1 and 2 threads. Before timing, it prints how many
 //! heap allocations one warm step makes (expected: 0 whatever q).
 //!
-//! Run: `cargo bench --bench step`.
+//! `step_100k` times a 64-256-256-64 network (98 880 weights) whose loss is
+//! the sum of squares of one row's outputs: the loss is cheap, so the time
+//! is that of drawing directions, building candidates and assembling the
+//! estimate (q = 16 and 64 RGE-central directions, Gaussian and sphere).
+//!
+//! Run: `cargo bench --bench step` (`-- step_100k` for the large case only).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use zoo::model::{Activation, Model};
@@ -67,5 +72,46 @@ fn steps(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, steps);
+const WIDE: [usize; 4] = [64, 256, 256, 64];
+
+fn wide_loss(c: &mut Candidate) -> LossResult {
+    let mut x = [0.0; WIDE[0]];
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = ((i * 7919) % 1000) as f64 / 500.0 - 1.0;
+    }
+    let mut y = [0.0; WIDE[3]];
+    c.forward(&x, &mut y).unwrap();
+    Ok(y.iter().map(|v| v * v).sum())
+}
+
+fn wide_steps(c: &mut Criterion) {
+    let mut group = c.benchmark_group("step_100k");
+    group.sample_size(10);
+    for (q, threads, directions) in [
+        (16, 1, "gaussian"),
+        (64, 1, "gaussian"),
+        (16, 1, "sphere"),
+        (16, 2, "gaussian"),
+    ] {
+        let model = Model::mlp(&WIDE, Activation::Tanh, 1).unwrap();
+        let mut t = Trainer::new(
+            model,
+            &format!(
+                "estimator=rge-central q={q} directions={directions} threads={threads} lr=1e-6"
+            ),
+        )
+        .unwrap();
+        group.bench_function(
+            BenchmarkId::new(format!("threads={threads}"), format!("q={q} {directions}")),
+            |b| {
+                b.iter(|| {
+                    t.step_parallel(wide_loss).unwrap();
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, steps, wide_steps);
 criterion_main!(benches);

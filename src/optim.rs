@@ -242,7 +242,10 @@ mod tests {
                 let (got, want) = (power(base, t), base.powf(t as f64));
                 // log2(t) roundings, each ≤ ½ ulp, compound.
                 let tolerance = 64.0 * (t as f64).log2().max(1.0) * f64::EPSILON * want;
-                assert!((got - want).abs() <= tolerance, "{base}^{t}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() <= tolerance,
+                    "{base}^{t}: {got} vs {want}"
+                );
             }
         }
     }

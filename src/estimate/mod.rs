@@ -26,11 +26,13 @@
 //! dropped coordinates to zero.
 
 pub mod cge;
+mod perturb;
 pub mod rge;
 
 use crate::error::{Result, ZooError};
 use crate::rng::{stream, Purpose};
 use rand::Rng;
+use std::sync::OnceLock;
 
 /// The estimator families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +99,9 @@ pub struct Plan {
     coords: Vec<usize>,
     /// Reused by RGE assembly: one weight per direction.
     weights: Vec<Option<f64>>,
+    /// ‖z_j‖ of sphere directions, computed once by whichever candidate or
+    /// assembly needs it first (every one computes the same bits).
+    norms: Vec<OnceLock<f64>>,
 }
 
 /// How an iteration's losses were used.
@@ -124,8 +129,9 @@ impl Plan {
             purpose: Purpose::Direction,
             coords: Vec::new(),
             weights: Vec::new(),
+            norms: Vec::new(),
         };
-        plan.sample_coords();
+        plan.prepare();
         plan
     }
 
@@ -149,7 +155,17 @@ impl Plan {
         self.seed = seed;
         self.iteration = iteration;
         self.num_active = num_active;
+        self.prepare();
+    }
+
+    /// Per-iteration state: CGE's coordinates, empty sphere norms (their
+    /// buffers are reused).
+    fn prepare(&mut self) {
         self.sample_coords();
+        self.norms.clear();
+        if self.config.directions == DirectionKind::Sphere && !self.is_cge() {
+            self.norms.resize_with(self.config.q, OnceLock::new);
+        }
     }
 
     fn is_cge(&self) -> bool {
@@ -254,19 +270,13 @@ impl Plan {
         direction: &mut [f64],
         holds: &mut Option<usize>,
     ) {
-        let mu = self.config.mu;
         match self.perturbation(c) {
             Perturbation::Base => {}
-            Perturbation::Coordinate { position, sign } => out[active[position]] += sign * mu,
+            Perturbation::Coordinate { position, sign } => {
+                out[active[position]] += sign * self.config.mu
+            }
             Perturbation::Direction { j, sign } => {
-                let u = &mut direction[..self.num_active];
-                if *holds != Some(j) {
-                    rge::fill_direction(self, j, u);
-                    *holds = Some(j);
-                }
-                for (&i, ui) in active.iter().zip(u.iter()) {
-                    out[i] += sign * mu * ui;
-                }
+                self.perturb(j, sign, None, active, out, direction, holds)
             }
         }
     }
@@ -380,3 +390,5 @@ impl Plan {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_perturb;

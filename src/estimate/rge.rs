@@ -13,40 +13,57 @@
 //! whatever the number of threads.
 
 use super::{DirectionKind, Plan};
-use crate::rng::{block_stream, BLOCK};
-use rand_distr::{Distribution, StandardNormal};
+use crate::rng::{Gaussian, BLOCK};
 use rayon::prelude::*;
 
-/// Writes the Gaussian vector z_j restricted to coordinate block `block`.
-fn fill_gaussian_block(plan: &Plan, j: usize, block: usize, out: &mut [f64]) {
-    let mut rng = block_stream(plan.seed, plan.purpose, plan.iteration, j as u64, block);
-    for v in out {
-        *v = StandardNormal.sample(&mut rng);
-    }
+/// The Gaussian coordinates z_j of direction j.
+pub(crate) fn gaussian(plan: &Plan, j: usize) -> Gaussian {
+    Gaussian::new(plan.seed, plan.purpose, plan.iteration, j as u64)
 }
 
-/// `‖z_j‖`, summed in coordinate order (the same order as
-/// [`fill_direction`], so both give the same bits).
-fn gaussian_norm(plan: &Plan, j: usize) -> f64 {
-    let mut buf = [0.0; BLOCK];
+/// Σ z² of one block; blocks add up in order, so every path that
+/// computes `‖z_j‖` gets the same bits.
+fn block_squares(z: &[f64]) -> f64 {
+    z.iter().map(|v| v * v).sum()
+}
+
+/// Writes z_j (length m) into `out`; returns `‖z_j‖`.
+pub(crate) fn fill_gaussian(plan: &Plan, j: usize, out: &mut [f64]) -> f64 {
+    let g = gaussian(plan, j);
     let mut sum = 0.0;
-    for (block, start) in (0..plan.num_active).step_by(BLOCK).enumerate() {
-        let chunk = &mut buf[..BLOCK.min(plan.num_active - start)];
-        fill_gaussian_block(plan, j, block, chunk);
-        sum += chunk.iter().map(|v| v * v).sum::<f64>();
+    for (start, chunk) in (0..).step_by(BLOCK).zip(out.chunks_mut(BLOCK)) {
+        g.fill(start, chunk);
+        sum += block_squares(chunk);
     }
     sum.sqrt()
 }
 
+/// `‖z_j‖` of a sphere direction: computed once per plan.
+pub(crate) fn norm(plan: &Plan, j: usize) -> f64 {
+    *plan.norms[j].get_or_init(|| {
+        let g = gaussian(plan, j);
+        let mut buf = [0.0; BLOCK];
+        let mut sum = 0.0;
+        for start in (0..plan.num_active).step_by(BLOCK) {
+            let chunk = &mut buf[..BLOCK.min(plan.num_active - start)];
+            g.fill(start as u64, chunk);
+            sum += block_squares(chunk);
+        }
+        sum.sqrt()
+    })
+}
+
+/// Records `‖z_j‖` computed by [`fill_gaussian`]; returns it.
+pub(crate) fn cache_norm(plan: &Plan, j: usize, norm: f64) -> f64 {
+    *plan.norms[j].get_or_init(|| norm)
+}
+
 /// Writes direction u_j (length m) into `out`.
+#[cfg(test)]
 pub(crate) fn fill_direction(plan: &Plan, j: usize, out: &mut [f64]) {
-    let mut sum = 0.0;
-    for (block, chunk) in out.chunks_mut(BLOCK).enumerate() {
-        fill_gaussian_block(plan, j, block, chunk);
-        sum += chunk.iter().map(|v| v * v).sum::<f64>();
-    }
+    let norm = fill_gaussian(plan, j, out);
     if plan.config.directions == DirectionKind::Sphere {
-        let inv = 1.0 / sum.sqrt();
+        let inv = 1.0 / cache_norm(plan, j, norm);
         for v in out {
             *v *= inv;
         }
@@ -69,13 +86,7 @@ pub(crate) fn assemble(
         *w = plan
             .pair(losses, j)
             .map(|pair| plan.quotient(pair))
-            .map(|delta| {
-                if sphere {
-                    delta / gaussian_norm(plan, j)
-                } else {
-                    delta
-                }
-            });
+            .map(|delta| if sphere { delta / norm(plan, j) } else { delta });
     };
     weights.clear();
     weights.resize(q, None);
@@ -96,7 +107,7 @@ pub(crate) fn assemble(
         chunk.fill(0.0);
         for (j, w) in weights.iter().enumerate() {
             if let Some(w) = w {
-                fill_gaussian_block(plan, j, block, z);
+                gaussian(plan, j).fill((block * BLOCK) as u64, z);
                 for (g, zt) in chunk.iter_mut().zip(z.iter()) {
                     *g += w * zt;
                 }

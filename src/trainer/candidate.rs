@@ -241,13 +241,10 @@ impl Scratch {
             self.applied = None;
             self.direction_holds = None;
         }
-        match self.applied {
-            Some(a) if a == c => return,
-            Some(a) => plan.revert(a, theta, active, &mut self.params),
-            None => {}
-        }
-        plan.apply(
+        plan.materialize(
+            self.applied,
             c,
+            theta,
             active,
             &mut self.params,
             &mut self.direction,

@@ -1,12 +1,25 @@
 //! Counter-based random streams.
 //!
-//! Every random number zoo draws comes from `stream(seed, purpose, k, c)`:
-//! a ChaCha8 generator whose key is derived from `(seed, purpose, k)` and
-//! whose 64-bit stream id is `c`. Any thread can therefore regenerate the
-//! direction of candidate `c` in iteration `k` in any order, and nothing of
-//! size q×d is ever stored. Long vectors are cut into blocks of
-//! [`BLOCK`] coordinates, each starting at its own word position, so that a
-//! block can be regenerated without drawing the ones before it.
+//! Every random number zoo draws is a function of `(seed, purpose, k, …)`,
+//! so any thread can regenerate it in any order and nothing of size q×d is
+//! ever stored:
+//! * the coordinates of random directions ([`Gaussian`]): coordinate i of
+//!   direction j of iteration k is computed on its own from a counter hash
+//!   and a ziggurat ([`normal`]), the hot path of estimates over many
+//!   weights;
+//! * everything else (initial weights, samples, minibatches, pruning)
+//!   from `stream(seed, purpose, k, c)`: a ChaCha8 generator whose key is
+//!   derived from `(seed, purpose, k)` and whose 64-bit stream id is `c`.
+//!
+//! Long vectors are cut into blocks of [`BLOCK`] coordinates that are
+//! drawn and summed in block order, so that every thread count gives the
+//! same bits.
+
+mod exact;
+mod gaussian;
+pub mod normal;
+
+pub use gaussian::Gaussian;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -44,15 +57,26 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn key(seed: u64, purpose: Purpose, k: u64) -> [u8; 32] {
+/// `(seed, purpose, k)` mixed into one word; distinct `k` give distinct
+/// words, and every step after it is a bijection.
+fn mixed(seed: u64, purpose: Purpose, k: u64) -> u64 {
     let mut state = seed;
     let mut mixed = splitmix64(&mut state) ^ (purpose as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
-    mixed = splitmix64(&mut mixed) ^ k;
+    splitmix64(&mut mixed) ^ k
+}
+
+fn key(seed: u64, purpose: Purpose, k: u64) -> [u8; 32] {
+    let mut mixed = mixed(seed, purpose, k);
     let mut out = [0u8; 32];
     for chunk in out.chunks_exact_mut(8) {
         chunk.copy_from_slice(&splitmix64(&mut mixed).to_le_bytes());
     }
     out
+}
+
+/// A 64-bit key for `(seed, purpose, k)`; distinct `k` give distinct keys.
+fn key64(seed: u64, purpose: Purpose, k: u64) -> u64 {
+    splitmix64(&mut mixed(seed, purpose, k))
 }
 
 /// The stream for `(seed, purpose, k, c)`, positioned at its start.
@@ -62,7 +86,8 @@ pub fn stream(seed: u64, purpose: Purpose, k: u64, c: u64) -> ChaCha8Rng {
     rng
 }
 
-/// The stream for `(seed, purpose, k, c)`, positioned at block `block`.
+/// The stream for `(seed, purpose, k, c)`, positioned at block `block`
+/// (how directions were drawn before [`Gaussian`]; the benchmarks compare).
 pub fn block_stream(seed: u64, purpose: Purpose, k: u64, c: u64, block: usize) -> ChaCha8Rng {
     let mut rng = stream(seed, purpose, k, c);
     rng.set_word_pos((block as u128) << WORDS_PER_BLOCK_LOG2);
@@ -98,3 +123,6 @@ mod tests {
         assert_eq!(a, b);
     }
 }
+
+#[cfg(test)]
+mod tests_gaussian;
