@@ -53,7 +53,7 @@ pub struct Network {
 
 /// Weight density below which a layer's forward skips pruned weights
 /// (measured by `cargo bench --bench sparse`).
-pub const SPARSE_DENSITY_THRESHOLD: f64 = 0.5;
+pub const SPARSE_DENSITY_THRESHOLD: f64 = 0.07;
 
 /// Active input columns of each output row of a layer (CSR without
 /// values: weights are read from θ, so one pattern serves every candidate).
@@ -326,49 +326,15 @@ fn sparse_forward(
     n: usize,
     out: &mut [f64],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if kernel::Isa::detected() != kernel::Isa::Portable {
-        /// The same loop where `mul_add` is one instruction.
-        #[target_feature(enable = "fma")]
-        unsafe fn with_fma(
-            layer: &Layer,
-            pattern: &SparsePattern,
-            params: &[f64],
-            x: &[f64],
-            n: usize,
-            out: &mut [f64],
-        ) {
-            sparse_rows(layer, pattern, params, x, n, out)
-        }
-        // SAFETY: every non-portable kernel implies a CPU with FMA.
-        unsafe { with_fma(layer, pattern, params, x, n, out) };
-        return;
-    }
-    sparse_rows(layer, pattern, params, x, n, out)
-}
-
-#[inline(always)]
-fn sparse_rows(
-    layer: &Layer,
-    pattern: &SparsePattern,
-    params: &[f64],
-    x: &[f64],
-    n: usize,
-    out: &mut [f64],
-) {
     let (nin, nout) = (layer.inputs, layer.outputs);
-    let w = &params[layer.weight_offset..layer.weight_offset + nin * nout];
-    let b = &params[layer.bias_offset()..layer.bias_offset() + nout];
-    for (xr, yr) in x.chunks_exact(nin).zip(out.chunks_exact_mut(nout)).take(n) {
-        for (o, (yo, bo)) in yr.iter_mut().zip(b).enumerate() {
-            let columns =
-                &pattern.columns[pattern.row_start[o] as usize..pattern.row_start[o + 1] as usize];
-            let row = &w[o * nin..(o + 1) * nin];
-            let mut s = *bo;
-            for &i in columns {
-                s = row[i as usize].mul_add(xr[i as usize], s);
-            }
-            *yo = s;
-        }
-    }
+    kernel::sparse::multiply(
+        kernel::sparse::Pattern {
+            row_start: &pattern.row_start,
+            columns: &pattern.columns,
+        },
+        &params[layer.weight_offset..layer.weight_offset + nin * nout],
+        &params[layer.bias_offset()..layer.bias_offset() + nout],
+        (&x[..n * nin], nin),
+        out,
+    );
 }

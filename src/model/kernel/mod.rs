@@ -18,6 +18,8 @@
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+pub(crate) mod sparse;
+
 use std::cell::RefCell;
 use std::sync::OnceLock;
 

@@ -158,3 +158,39 @@ fn rounding_error_stays_within_the_chain_bound() {
         }
     }
 }
+
+#[test]
+fn sparse_product_equals_the_dense_chain_with_zeros() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    for (rows, nin, nout) in [(1, 3, 2), (8, 12, 5), (9, 40, 7), (21, 17, 30)] {
+        let x = random(&mut rng, rows * nin);
+        let b = random(&mut rng, nout);
+        let mut w = random(&mut rng, nout * nin);
+        let (mut row_start, mut columns) = (vec![0u32], Vec::new());
+        for o in 0..nout {
+            for i in 0..nin {
+                if rng.random_range(0.0..1.0) < 0.7 {
+                    w[o * nin + i] = 0.0;
+                } else {
+                    columns.push(i as u32);
+                }
+            }
+            row_start.push(columns.len() as u32);
+        }
+        let mut dense = vec![0.0; rows * nout];
+        multiply(
+            (rows, nout, nin),
+            View::row_major(&x, nin),
+            View::col_major(&w, nin),
+            Start::PerColumn(&b),
+            Output::row_major(&mut dense, nout),
+        );
+        let mut sparse = vec![f64::NAN; rows * nout];
+        let pattern = sparse::Pattern {
+            row_start: &row_start,
+            columns: &columns,
+        };
+        sparse::multiply(pattern, &w, &b, (&x, nin), &mut sparse);
+        assert_eq!(sparse, dense, "{rows} rows, {nin} -> {nout}");
+    }
+}
