@@ -87,7 +87,7 @@ program online_demo
   real(dp), parameter :: LRS(3) = [0.01_dp, 0.03_dp, 0.1_dp], MUS(2) = [0.005_dp, 0.05_dp]
   real(dp), parameter :: FIT_LRS(2) = [0.001_dp, 0.01_dp], DECAYS(2) = [0.0_dp, 0.01_dp]
   !> What the full run selects on truth 1 (used by --quick).
-  type(online_config), parameter :: QUICK_ONLINE = online_config(40, 4, 0.03_dp, 0.02_dp)
+  type(online_config), parameter :: QUICK_ONLINE = online_config(20, 4, 0.03_dp, 0.005_dp)
 
   real(dp), allocatable :: coupling(:, :), pairs_x(:, :), pairs_u(:, :)
   !> Test error per seed, method and truth.
