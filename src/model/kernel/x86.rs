@@ -30,124 +30,88 @@ macro_rules! by_rows {
     };
 }
 
-/// AVX2 + FMA: 6 × 8 tile (12 accumulators of 4 lanes).
-///
-/// # Safety
-/// As `Isa::run_tile`, with rows ≤ 6 and a CPU with AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn avx2_tile(
-    rows: usize,
-    narrow: bool,
-    kc: usize,
-    a: Strides,
-    packed: *const f64,
-    start: TileStart,
-    end: (*mut f64, usize),
-) {
-    debug_assert!(rows <= 6);
-    by_rows!(rows, narrow, avx2_rows, kc, a, packed, start, end)
-}
+/// Defines a tile function for one vector type: the two instruction sets
+/// differ only in their register width and intrinsics.
+macro_rules! tile_kernel {
+    (
+        $(#[$doc:meta])*
+        $tile:ident, $rows_fn:ident, $features:literal, $max_rows:literal,
+        $lanes:literal, $zero:ident, $load:ident, $set1:ident, $fmadd:ident, $store:ident
+    ) => {
+        $(#[$doc])*
+        #[target_feature(enable = $features)]
+        pub(super) unsafe fn $tile(
+            rows: usize,
+            narrow: bool,
+            kc: usize,
+            a: Strides,
+            packed: *const f64,
+            start: TileStart,
+            end: (*mut f64, usize),
+        ) {
+            debug_assert!(rows <= $max_rows);
+            by_rows!(rows, narrow, $rows_fn, kc, a, packed, start, end)
+        }
 
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn avx2_rows<const MR: usize, const V: usize>(
-    kc: usize,
-    a: Strides,
-    packed: *const f64,
-    start: TileStart,
-    (end, end_row): (*mut f64, usize),
-) {
-    const NR: usize = 8;
-    let mut acc = [[_mm256_setzero_pd(); V]; MR];
-    for (r, acc) in acc.iter_mut().enumerate() {
-        for (v, acc) in acc.iter_mut().enumerate() {
-            *acc = match start {
-                TileStart::Zero => _mm256_setzero_pd(),
-                TileStart::Columns(s) => _mm256_loadu_pd(s.add(v * 4)),
-                TileStart::Rows(s) => _mm256_set1_pd(*s.add(r)),
-                TileStart::Block(s, row) => _mm256_loadu_pd(s.add(r * row + v * 4)),
-            };
-        }
-    }
-    let (mut ap, mut bp) = (a.ptr, packed);
-    for _ in 0..kc {
-        let mut b = [_mm256_setzero_pd(); V];
-        for (v, b) in b.iter_mut().enumerate() {
-            *b = _mm256_loadu_pd(bp.add(v * 4));
-        }
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let x = _mm256_broadcast_sd(&*ap.add(r * a.row));
-            for (acc, b) in acc.iter_mut().zip(b) {
-                *acc = _mm256_fmadd_pd(x, b, *acc);
+        #[target_feature(enable = $features)]
+        #[inline]
+        unsafe fn $rows_fn<const MR: usize, const V: usize>(
+            kc: usize,
+            a: Strides,
+            packed: *const f64,
+            start: TileStart,
+            (end, end_row): (*mut f64, usize),
+        ) {
+            const NR: usize = 2 * $lanes;
+            let mut acc = [[$zero(); V]; MR];
+            for (r, acc) in acc.iter_mut().enumerate() {
+                for (v, acc) in acc.iter_mut().enumerate() {
+                    *acc = match start {
+                        TileStart::Zero => $zero(),
+                        TileStart::Columns(s) => $load(s.add(v * $lanes)),
+                        TileStart::Rows(s) => $set1(*s.add(r)),
+                        TileStart::Block(s, row) => $load(s.add(r * row + v * $lanes)),
+                    };
+                }
+            }
+            let (mut ap, mut bp) = (a.ptr, packed);
+            for _ in 0..kc {
+                let mut b = [$zero(); V];
+                for (v, b) in b.iter_mut().enumerate() {
+                    *b = $load(bp.add(v * $lanes));
+                }
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let x = $set1(*ap.add(r * a.row));
+                    for (acc, b) in acc.iter_mut().zip(b) {
+                        *acc = $fmadd(x, b, *acc);
+                    }
+                }
+                ap = ap.add(a.col);
+                bp = bp.add(NR);
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                for (v, acc) in acc.iter().enumerate() {
+                    $store(end.add(r * end_row + v * $lanes), *acc);
+                }
             }
         }
-        ap = ap.add(a.col);
-        bp = bp.add(NR);
-    }
-    for (r, acc) in acc.iter().enumerate() {
-        for (v, acc) in acc.iter().enumerate() {
-            _mm256_storeu_pd(end.add(r * end_row + v * 4), *acc);
-        }
-    }
+    };
 }
 
-/// AVX-512: 8 × 16 tile (16 accumulators of 8 lanes).
-///
-/// # Safety
-/// As `Isa::run_tile`, with rows ≤ 8 and a CPU with AVX-512F.
-#[target_feature(enable = "avx512f")]
-pub(super) unsafe fn avx512_tile(
-    rows: usize,
-    narrow: bool,
-    kc: usize,
-    a: Strides,
-    packed: *const f64,
-    start: TileStart,
-    end: (*mut f64, usize),
-) {
-    debug_assert!(rows <= 8);
-    by_rows!(rows, narrow, avx512_rows, kc, a, packed, start, end)
-}
+tile_kernel!(
+    /// AVX2 + FMA: 6 × 8 tile (12 accumulators of 4 lanes).
+    ///
+    /// # Safety
+    /// As `Isa::run_tile`, with rows ≤ 6 and a CPU with AVX2 and FMA.
+    avx2_tile, avx2_rows, "avx2,fma", 6,
+    4, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_storeu_pd
+);
 
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn avx512_rows<const MR: usize, const V: usize>(
-    kc: usize,
-    a: Strides,
-    packed: *const f64,
-    start: TileStart,
-    (end, end_row): (*mut f64, usize),
-) {
-    const NR: usize = 16;
-    let mut acc = [[_mm512_setzero_pd(); V]; MR];
-    for (r, acc) in acc.iter_mut().enumerate() {
-        for (v, acc) in acc.iter_mut().enumerate() {
-            *acc = match start {
-                TileStart::Zero => _mm512_setzero_pd(),
-                TileStart::Columns(s) => _mm512_loadu_pd(s.add(v * 8)),
-                TileStart::Rows(s) => _mm512_set1_pd(*s.add(r)),
-                TileStart::Block(s, row) => _mm512_loadu_pd(s.add(r * row + v * 8)),
-            };
-        }
-    }
-    let (mut ap, mut bp) = (a.ptr, packed);
-    for _ in 0..kc {
-        let mut b = [_mm512_setzero_pd(); V];
-        for (v, b) in b.iter_mut().enumerate() {
-            *b = _mm512_loadu_pd(bp.add(v * 8));
-        }
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let x = _mm512_set1_pd(*ap.add(r * a.row));
-            for (acc, b) in acc.iter_mut().zip(b) {
-                *acc = _mm512_fmadd_pd(x, b, *acc);
-            }
-        }
-        ap = ap.add(a.col);
-        bp = bp.add(NR);
-    }
-    for (r, acc) in acc.iter().enumerate() {
-        for (v, acc) in acc.iter().enumerate() {
-            _mm512_storeu_pd(end.add(r * end_row + v * 8), *acc);
-        }
-    }
-}
+tile_kernel!(
+    /// AVX-512: 8 × 16 tile (16 accumulators of 8 lanes).
+    ///
+    /// # Safety
+    /// As `Isa::run_tile`, with rows ≤ 8 and a CPU with AVX-512F.
+    avx512_tile, avx512_rows, "avx512f", 8,
+    8, _mm512_setzero_pd, _mm512_loadu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_storeu_pd
+);
