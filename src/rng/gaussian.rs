@@ -59,15 +59,20 @@ impl Gaussian {
     /// Writes `z_start, z_start+1, …` into `out`.
     pub fn fill(&self, start: u64, out: &mut [f64]) {
         assert!(start.saturating_add(out.len() as u64) <= MAX_COORDINATES);
-        let zig = Ziggurat::get();
         // Refused coordinates are marked NaN (the fast path never gives
         // NaN) and finished after: without a branch on the data, this loop
-        // vectorizes where the target has 64-bit multiplications and
-        // gathers (AVX-512), and stays a tight scalar loop elsewhere.
-        for (i, v) in (start..).zip(out.iter_mut()) {
-            let (z, accepted) = zig.fast(self.word(i));
-            *v = if accepted { z } else { f64::NAN };
+        // vectorizes where the CPU has 64-bit multiplications and gathers
+        // (AVX-512F + DQ, chosen at run time), and stays a tight scalar loop
+        // elsewhere; integer and exact operations only, so the same bits.
+        #[cfg(target_arch = "x86_64")]
+        if wide_vectors() {
+            // SAFETY: the CPU has AVX-512F and AVX-512DQ (checked above).
+            unsafe { self.fast_fill_avx512(start, out) };
+        } else {
+            self.fast_fill(start, out);
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        self.fast_fill(start, out);
         // A branch-free test per group of 16 keeps this scan cheap.
         for (first, group) in (start..).step_by(16).zip(out.chunks_mut(16)) {
             if group.iter().fold(false, |any, v| any | v.is_nan()) {
@@ -78,6 +83,21 @@ impl Gaussian {
                 }
             }
         }
+    }
+
+    #[inline(always)]
+    fn fast_fill(&self, start: u64, out: &mut [f64]) {
+        let zig = Ziggurat::get();
+        for (i, v) in (start..).zip(out.iter_mut()) {
+            let (z, accepted) = zig.fast(self.word(i));
+            *v = if accepted { z } else { f64::NAN };
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    unsafe fn fast_fill_avx512(&self, start: u64, out: &mut [f64]) {
+        self.fast_fill(start, out)
     }
 
     /// `z_i` alone.
@@ -97,4 +117,17 @@ impl Gaussian {
             }
         }
     }
+}
+
+/// Whether the CPU has AVX-512F and AVX-512DQ, detected once;
+/// `ZOO_SIMD=portable` or `avx2` turns it off, as for the other kernels.
+#[cfg(target_arch = "x86_64")]
+fn wide_vectors() -> bool {
+    static WIDE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WIDE.get_or_init(|| {
+        let wanted = std::env::var("ZOO_SIMD").ok();
+        !matches!(wanted.as_deref(), Some("portable" | "avx2"))
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+    })
 }
