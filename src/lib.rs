@@ -20,6 +20,7 @@ pub mod optim;
 pub mod prune;
 pub mod rng;
 mod schedule;
+mod simd;
 mod size;
 pub mod supervised;
 pub mod trainer;

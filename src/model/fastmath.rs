@@ -282,24 +282,20 @@ pub(crate) enum Isa {
 }
 
 impl Isa {
-    /// The widest one this CPU runs, detected once; `ZOO_SIMD=portable` or
-    /// `avx2` picks a narrower one, as for the matrix kernels (same bits).
+    /// The widest one this CPU runs under the `ZOO_SIMD` cap, detected
+    /// once, as for the matrix kernels (same bits).
     pub(crate) fn detected() -> Self {
+        use crate::simd::{ceiling, Ceiling};
         use std::sync::OnceLock;
         static ISA: OnceLock<Isa> = OnceLock::new();
         *ISA.get_or_init(|| {
-            let wanted = std::env::var("ZOO_SIMD").ok();
-            if wanted.as_deref() == Some("portable") {
-                return Isa::Baseline;
-            }
             #[cfg(target_arch = "x86_64")]
             {
-                if wanted.as_deref() != Some("avx2")
-                    && std::arch::is_x86_feature_detected!("avx512f")
-                {
+                let cap = ceiling();
+                if cap >= Ceiling::Avx512 && std::arch::is_x86_feature_detected!("avx512f") {
                     return Isa::Avx512;
                 }
-                if std::arch::is_x86_feature_detected!("avx2") {
+                if cap >= Ceiling::Avx2 && std::arch::is_x86_feature_detected!("avx2") {
                     return Isa::Avx2;
                 }
             }

@@ -119,14 +119,13 @@ impl Gaussian {
     }
 }
 
-/// Whether the CPU has AVX-512F and AVX-512DQ, detected once;
-/// `ZOO_SIMD=portable` or `avx2` turns it off, as for the other kernels.
+/// Whether the CPU has AVX-512F and AVX-512DQ and `ZOO_SIMD` allows them,
+/// detected once.
 #[cfg(target_arch = "x86_64")]
 fn wide_vectors() -> bool {
     static WIDE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *WIDE.get_or_init(|| {
-        let wanted = std::env::var("ZOO_SIMD").ok();
-        !matches!(wanted.as_deref(), Some("portable" | "avx2"))
+        crate::simd::ceiling() >= crate::simd::Ceiling::Avx512
             && std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512dq")
     })

@@ -125,21 +125,29 @@ pub(crate) enum Isa {
 }
 
 impl Isa {
-    /// The best one this CPU runs, detected once; `ZOO_SIMD=portable`,
-    /// `avx2` or `avx512` in the environment picks a lower one (the results
-    /// are the same; only the speed changes).
+    /// The widest one this CPU runs under the `ZOO_SIMD` cap, detected
+    /// once (the results are the same; only the speed changes).
     pub fn detected() -> Self {
         static DETECTED: OnceLock<Isa> = OnceLock::new();
         *DETECTED.get_or_init(|| {
-            let available = Self::available();
-            let best = *available.last().expect("portable is always available");
-            match std::env::var("ZOO_SIMD").ok().as_deref() {
-                Some("portable") => Isa::Portable,
-                #[cfg(target_arch = "x86_64")]
-                Some("avx2") if available.contains(&Isa::Avx2) => Isa::Avx2,
-                _ => best,
-            }
+            let cap = crate::simd::ceiling();
+            Self::available()
+                .into_iter()
+                .rfind(|isa| isa.width() <= cap)
+                .expect("portable is always available")
         })
+    }
+
+    /// The cap level this instruction set needs.
+    fn width(self) -> crate::simd::Ceiling {
+        use crate::simd::Ceiling;
+        match self {
+            Isa::Portable => Ceiling::Portable,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => Ceiling::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Ceiling::Avx512,
+        }
     }
 
     /// Every instruction set this CPU runs, slowest first.
