@@ -73,6 +73,9 @@ impl Trainer {
                 c,
             );
         }
+        if n == 0 {
+            return Ok(()); // valid ids, no rows: nothing to run
+        }
         let pool = if ids.len() > 1 {
             self.pool.start()?
         } else {
@@ -84,18 +87,18 @@ impl Trainer {
             &self.estimation.active[..],
             self.model.params(),
         ));
-        // Each job: a candidate's slot, its position among the ids, its outputs.
-        let mut jobs: Vec<_> = self
-            .open
-            .ask_slots
-            .iter_mut()
-            .filter_map(|slot| {
-                let position = candidates.iter().position(|&c| Some(c) == slot.holder)?;
-                Some((position, slot))
-            })
-            .collect();
+        // Each job: a candidate's position among the ids and its slot; the
+        // ids are host-given, so the list is reserved fallibly.
+        let mut jobs = Vec::new();
+        jobs.try_reserve_exact(ids.len())
+            .map_err(|_| ZooError::OutOfMemory {
+                what: format!("a list of {} candidates", ids.len()),
+            })?;
+        jobs.extend(self.open.ask_slots.iter_mut().filter_map(|slot| {
+            let position = candidates.iter().position(|&c| Some(c) == slot.holder)?;
+            Some((position, slot))
+        }));
         jobs.sort_by_key(|(position, _)| *position);
-        let jobs: Vec<_> = jobs.into_iter().zip(y.chunks_exact_mut(y_block)).collect();
         let run = |((position, slot), y): ((usize, &mut super::ask_tell::Slot), &mut [f64])| {
             let x = match inputs {
                 ManyInputs::Shared => x,
@@ -106,8 +109,15 @@ impl Trainer {
                 .forward_batch(x, n, y)
         };
         match pool {
-            Some(pool) => pool.install(|| jobs.into_par_iter().try_for_each(run)),
-            None => jobs.into_iter().try_for_each(run),
+            Some(pool) => pool.install(|| {
+                jobs.into_par_iter()
+                    .zip(y.par_chunks_exact_mut(y_block))
+                    .try_for_each(run)
+            }),
+            None => jobs
+                .into_iter()
+                .zip(y.chunks_exact_mut(y_block))
+                .try_for_each(run),
         }
     }
 }
@@ -179,6 +189,9 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("inputs"), "{err}");
         assert_eq!(y, [7.0, 7.0], "outputs untouched by refused calls");
+        trainer
+            .forward_many(&ids[..2], &[], ManyInputs::PerCandidate, 0, &mut [])
+            .expect("zero rows is an empty batch, not an error");
         let before = trainer.params().to_vec();
         for (i, id) in ids.iter().enumerate() {
             trainer.tell(*id, i as f64).unwrap();

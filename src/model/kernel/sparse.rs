@@ -37,7 +37,9 @@ pub(crate) fn multiply(
 ) {
     let nout = b.len();
     assert!(pattern.row_start.len() == nout + 1 && w.len() == nin * nout);
-    assert!(pattern.columns.iter().all(|&i| (i as usize) < nin));
+    // Built from the layer's mask; indexing below is checked anyway, so
+    // this scan over every active weight is for debug builds only.
+    debug_assert!(pattern.columns.iter().all(|&i| (i as usize) < nin));
     // The buffer is taken here: a closure would not inherit the target
     // features of the functions below.
     BLOCK.with(|block| {
