@@ -11,6 +11,8 @@ cd "$(dirname "$0")"
 bash scripts/setup.sh test
 
 cargo fmt --all -- --check
+# The README's learning tables must be those rendered from results/*.json.
+python3 scripts/results_tables.py --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
 cargo test --doc
