@@ -15,7 +15,8 @@ The result-file schema (results/README.md has it with an example):
  "rows": [{"<value keys>": ..., "runs": [{"<metric>": number|null|bool}]}]}]}
 Column aggregations: "value" (the row's own field), "median-range"
 (median [min, max] over runs), "median", "count-true" (k/n), "ratio"
-(median of this row / median of row `of`, same key), "runs" (n).
+(median of this row / median of row `of`, or of the row that the row's own
+field `of_key` names; same key), "runs" (n).
 A null metric is a run that diverged: it counts as +infinity.
 """
 import json
@@ -78,10 +79,11 @@ def cell(table, row, column):
     if agg == "median-range":
         return f"{fmt(median(xs), spec)} [{fmt(min(xs), spec)}, {fmt(max(xs), spec)}]"
     if agg == "ratio":
-        matches = [r for r in table["rows"] if r.get(column.get("by", "method")) == column["of"]
+        of = column["of"] if "of" in column else row[column["of_key"]]
+        matches = [r for r in table["rows"] if r.get(column.get("by", "method")) == of
                    and all(r.get(k) == row.get(k) for k in column.get("same", []))]
         if len(matches) != 1:
-            raise ValueError(f"table {table['id']}: {len(matches)} rows named {column['of']!r}")
+            raise ValueError(f"table {table['id']}: {len(matches)} rows named {of!r}")
         base = median(values(matches[0], key))
         mine = median(xs)
         if math.isinf(mine):

@@ -94,7 +94,7 @@ program closure_bench
      seconds(k) = real(now - start, dp) / rate
   end do
 
-  constant%kind = 3
+  constant%kind = NET_CONSTANT
   constant%constant = 0.01_dp
   allocate (solver_seconds(iterations))
   total = 0

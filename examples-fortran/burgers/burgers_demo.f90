@@ -1,475 +1,385 @@
 !> Flagship demo: a Fortran Burgers solver learns a correction and a
 !> closure *through itself* with zoo, compared with the baselines a
-!> computational scientist would try first.
+!> computational scientist would try first, each tuned on validation data.
 !>
-!> Usage: burgers_demo [--quick] [output directory]
-!>   --quick   fewer iterations (the test suite's version); exits 1 unless
-!>             every zeroth-order model beats SRC by a clear margin.
-!> Writes metrics.jsonl (one line per training iteration), errors_*.dat
-!> (test error versus time) and snapshots_*.dat (solutions) for
-!> plot_burgers.py.
+!> Usage: burgers_demo [--quick | --full] [output directory]
+!>   (default) a representative subset: 3 network seeds, the headline
+!>             studies; hyper-parameters chosen on validation.
+!>   --full    every study, 5 network seeds x 3 zoo seeds; writes the
+!>             results file the README's tables are rendered from.
+!>   --quick   the test suite's version: fixed hyper-parameters (those the
+!>             full run chose), 3 seeds; exits 1 unless the medians show
+!>             the qualitative claims.
+!> Writes results.json (every run), metrics.jsonl (per-iteration metrics
+!> of each method's first run) and errors_*.dat (median test error versus
+!> time, for plot_burgers.py).
 program burgers_demo
   use, intrinsic :: iso_c_binding
   use zoo
   use burgers_solvers
   use burgers_coupling
+  use burgers_methods
+  use burgers_results
   implicit none
 
-  integer, parameter :: NTRAIN = 8, NTEST = 8, STEPS_TRAIN = 20, STEPS_TEST = 60, MAXMETHODS = 8
-  integer, parameter :: TRAIN_SEED = 1, TEST_SEED = 1001, NSTUDIES = 3, ABLATION = 4
-  !> The two regimes: smooth (nu = 0.02, amplitude 1) and sharp (nu = 0.01,
-  !> amplitude 1.5, shocks the coarse grid cannot resolve).
+  integer, parameter :: QUICK = 1, SUBSET = 2, FULL = 3
+  integer, parameter :: NICS = 8, TRAIN_SEED = 1, VALIDATION_SEED = 501, TEST_SEED = 1001
+  !> Hyper-parameters are chosen by the median validation error of the
+  !> first NTUNE network seeds with the first zoo seed.
+  integer, parameter :: NTUNE = 3
+  integer, parameter :: M_ZO = 1, M_ZO_WARM = 2, M_NON = 3
   real(dp), parameter :: SMOOTH_NU = 0.02_dp, SMOOTH_AMPLITUDE = 1.0_dp
   real(dp), parameter :: SHARP_NU = 0.01_dp, SHARP_AMPLITUDE = 1.5_dp
-  !> --quick runs only each study's baselines and headline zeroth-order
-  !> model and checks that the headline's test MAE is below MARGIN x SRC's
-  !> where the margin is robust: full runs measure about 0.6 (smooth
-  !> correction) and 0.3 (closure). The sharp-regime correction (0.74 to
-  !> 0.94 x SRC depending on compiler flags) is reported, not checked.
-  character(len=*), parameter :: HEADLINE(NSTUDIES) = [character(len=32) :: &
-       'ZO-SOL RGE, from scratch', 'ZO-SOL RGE, from scratch', 'ZO-SOL RGE, warm from constant']
-  real(dp), parameter :: MARGIN(NSTUDIES) = [0.8_dp, huge(1.0_dp), 0.6_dp], QUICK_SCALE = 1.0_dp
+  !> The grids searched on validation (the quick mode uses the entry
+  !> marked by the *_QUICK index: what the full run chose).
+  real(dp), parameter :: ZO_LRS(3) = [0.001_dp, 0.003_dp, 0.01_dp], CLOSURE_LRS(3) = [0.003_dp, 0.01_dp, 0.03_dp]
+  real(dp), parameter :: NON_LRS(3) = [0.001_dp, 0.003_dp, 0.01_dp], NOISES(3) = [0.01_dp, 0.03_dp, 0.1_dp]
+  integer, parameter :: ZO_QUICK = 2, CLOSURE_QUICK = 2, NON_QUICK = 2
+  integer, parameter :: STRIDES(3) = [1, 5, 10]
+  integer, parameter :: ZO_ITERATIONS = 600, CLOSURE_ITERATIONS = 600, NON_EPOCHS = 3000
 
-  type :: result
-     character(len=40) :: name = ''
-     real(dp) :: mae = 0, seconds = 0
-     integer :: evaluations = 0
-     real(dp) :: per_step(STEPS_TEST) = 0
-     real(dp) :: snapshot(NCOARSE, 3) = 0
-  end type result
-
-  type(task), target :: correction_task, closure_task
-  type(dataset) :: test
-  type(result) :: results(MAXMETHODS, ABLATION)
-  !> The reference of test case 1 at steps 10, 30 and 60, per study.
-  real(dp) :: reference_snapshot(NCOARSE, 3, ABLATION)
-  integer :: nresults(ABLATION) = 0, jsonl, argc, i
-  logical :: quick
+  type(task), target :: t
+  type(dataset) :: validation, test
+  integer, allocatable :: net_seeds(:), zoo_seeds(:)
+  integer :: mode, argc, i, s, log, k
+  real(dp) :: warm_constant = 0
   character(len=512) :: arg, outdir
-  real(dp) :: scale_iterations
   logical :: ok
 
-  quick = .false.
+  mode = SUBSET
   outdir = 'burgers-output'
   argc = command_argument_count()
   do i = 1, argc
      call get_command_argument(i, arg)
      if (arg == '--quick') then
-        quick = .true.
+        mode = QUICK
+     else if (arg == '--full') then
+        mode = FULL
      else
         outdir = arg
      end if
   end do
-  scale_iterations = merge(QUICK_SCALE, 1.0_dp, quick)
+  if (mode == FULL) then
+     net_seeds = [1, 2, 3, 4, 5]
+     zoo_seeds = [1, 2, 3]
+  else
+     net_seeds = [1, 2, 3]
+     zoo_seeds = [1]
+  end if
   call execute_command_line('mkdir -p "' // trim(outdir) // '"')
-  open (newunit=jsonl, file=trim(outdir) // '/metrics.jsonl', status='replace', action='write')
+  open (newunit=log, file=trim(outdir) // '/metrics.jsonl', status='replace', action='write')
 
   write (*, '(a)') 'zoo flagship demo: viscous Burgers, training through the coarse solver'
   write (*, '(a, i0, a, i0, a, f4.2)') 'fine reference: ', NFINE, ' cells, MUSCL + RK2; coarse: ', &
        NCOARSE, ' cells, dt = ', DT_COARSE
-  write (*, '(a, i0, a, i0, a, i0, a, i0, a)') 'train: ', NTRAIN, ' random initial conditions x ', STEPS_TRAIN, &
-       ' steps; test: ', NTEST, ' other ones x ', STEPS_TEST, ' steps (3x longer than trained)'
-  if (quick) write (*, '(a)') 'quick mode: baselines and headline models only, fewer iterations'
+  write (*, '(a, i0, a, i0, a, i0, a)') 'initial conditions: ', NICS, ' train, ', NICS, ' validation, ', NICS, &
+       ' test, all different; test rollouts 3x (correction) or 2x (long horizon) longer than trained'
+  write (*, '(a, i0, a, i0, a)') 'runs per method: ', size(net_seeds), ' network seeds x ', size(zoo_seeds), &
+       ' zoo seeds; results are medians [min, max] over them'
+  if (mode == QUICK) write (*, '(a)') 'quick mode: fixed hyper-parameters, headline studies only'
 
-  call set_regime(SMOOTH_NU, SMOOTH_AMPLITUDE)
-  call correction_study(1, 'correction-smooth', .true.)
-  call set_regime(SHARP_NU, SHARP_AMPLITUDE)
-  call correction_study(2, 'correction-sharp', .false.)
-  call closure_study(3)
-  if (.not. quick) call sparsity_ablation(ABLATION)
-  close (jsonl)
+  s = add_study('observations', '(a) correction of a first-order upwind solver, smooth regime (nu = 0.02, ' // &
+       '|u| <= 1); the reference is observed every K coarse steps; train 20 steps, test 60', 'K')
+  do k = 1, 3
+     if (mode /= FULL .and. k == 2) cycle
+     call set_data(SMOOTH_NU, SMOOTH_AMPLITUDE, 20, 60, STRIDES(k))
+     call correction_group(s, itoa(STRIDES(k)), .false.)
+  end do
+  call print_study(s)
 
-  call write_plot_data(1, 'correction-smooth')
-  call write_plot_data(2, 'correction-sharp')
-  call write_plot_data(3, 'closure-sharp')
-  call print_table(1, '(a) additive correction of a first-order upwind solver; smooth regime (nu = 0.02, |u| <= 1)', &
-       'NON')
-  call print_table(2, '(a) the same correction; sharp regime (nu = 0.01, |u| <= 1.5, unresolved shocks)', 'NON')
-  call print_table(3, '(b) eddy-viscosity closure inside a central solver; sharp regime', 'const')
-  if (.not. quick) call print_table(ABLATION, '(b) sparsity ablation: the closure trained by CGE (2 rollouts per ' // &
-       'active weight) on pruned networks', 'const')
-  write (*, '(/, 5a)') 'per-iteration metrics: ', trim(outdir), '/metrics.jsonl; plot data: ', trim(outdir), '/*.dat'
+  if (mode == FULL) then
+     s = add_study('sharp', '(a) the same correction, sharp regime (nu = 0.01, |u| <= 1.5, unresolved shocks); ' // &
+          'train 20 steps, test 60', '')
+     call set_data(SHARP_NU, SHARP_AMPLITUDE, 20, 60, 1)
+     call correction_group(s, '', .false.)
+     call print_study(s)
+  end if
 
-  if (quick) then
+  if (mode /= QUICK) then
+     s = add_study('long', '(a) the correction trained on the horizon it is used on: smooth regime, ' // &
+          'train 60 steps, test 120', '')
+     call set_data(SMOOTH_NU, SMOOTH_AMPLITUDE, 60, 120, 1)
+     call correction_group(s, '', .true.)
+     call print_study(s)
+  end if
+
+  s = add_study('closure', '(b) eddy-viscosity closure inside a central solver, sharp regime; ' // &
+       'train 20 steps, test 60', '')
+  call set_data(SHARP_NU, SHARP_AMPLITUDE, 20, 60, 1)
+  t%kind = CLOSURE
+  call closure_group(s)
+  call print_study(s)
+  close (log)
+
+  call write_error_curves(trim(outdir))
+  call write_results(trim(outdir) // '/results.json', 'bash demo.sh --full', protocol_text())
+  write (*, '(/, 5a)') 'results: ', trim(outdir), '/results.json; per-iteration metrics: ', trim(outdir), &
+       '/metrics.jsonl'
+
+  if (mode == QUICK) then
      ok = .true.
-     do i = 1, NSTUDIES
-        call check_margin(i, ok)
-     end do
+     call check(1, '1', 'ZO-SOL', 'SRC', 0.8_dp, ok)
+     call check(1, '10', 'ZO-SOL', 'NON (interpolated pairs)', 1.0_dp, ok)
+     call check(s, '', 'ZO-SOL, warm from constant', 'best constant', 1.0_dp, ok)
      if (.not. ok) error stop 1
      write (*, '(a)') 'quick check passed'
   end if
 
 contains
 
-  !> Records a method's test errors and a snapshot of test case 1.
-  subroutine record(study, name, kind, net, seconds, evaluations)
-    integer, intent(in) :: study, kind, evaluations
-    character(len=*), intent(in) :: name
-    type(coupling), intent(in) :: net
-    real(dp), intent(in) :: seconds
-    type(result) :: r
-    real(dp) :: traj(NCOARSE, STEPS_TEST)
-    integer :: stat
-    r%name = name
-    r%seconds = seconds
-    r%evaluations = evaluations
-    call test_errors(kind, net, test, r%mae, r%per_step)
-    call rollout(kind, net, test%ref(:, 0, 1), STEPS_TEST, traj, stat)
-    r%snapshot = traj(:, [10, 30, 60])
-    reference_snapshot(:, :, study) = test%ref(:, [10, 30, 60], 1)
-    nresults(study) = nresults(study) + 1
-    results(nresults(study), study) = r
-  end subroutine record
-
-  real(dp) function seconds_since(start)
-    integer(kind=8), intent(in) :: start
-    integer(kind=8) :: now, rate
-    call system_clock(now, rate)
-    seconds_since = real(now - start, dp) / rate
-  end function seconds_since
-
-  !> Trains `start` by zeroth-order optimization through the coarse solver
-  !> of task `t`; returns the trained model.
-  subroutine train_zo(t, start, options, iterations, label, trained, evaluations, seconds, grasp_sparsity)
-    type(task), target, intent(inout) :: t
-    real(dp), intent(in), optional :: grasp_sparsity
-    type(zoo_model), intent(in) :: start
-    character(len=*), intent(in) :: options, label
-    integer, intent(in) :: iterations
-    type(zoo_model), intent(inout) :: trained
-    integer, intent(out) :: evaluations
-    real(dp), intent(out) :: seconds
-    type(zoo_trainer) :: trainer
-    integer(kind=8) :: clock
-    integer :: k, stat
-    real(dp) :: loss
-    call system_clock(clock)
-    call zoo_trainer_new(trainer, start, options)
-    evaluations = 0
-    if (present(grasp_sparsity)) then
-       ! ZO-GraSP: two iterations that estimate Hg from losses, then prune.
-       call zoo_trainer_begin_zo_grasp(trainer, grasp_sparsity, 1e-2_dp)
-       do k = 1, 2
-          call zoo_step(trainer, rollout_loss, userdata=c_loc(t), flags=ZOO_THREADSAFE)
-          evaluations = evaluations + int(zoo_trainer_metric(trainer, 'evaluations'))
-       end do
-    end if
-    do k = 1, iterations
-       call zoo_step(trainer, rollout_loss, userdata=c_loc(t), flags=ZOO_THREADSAFE, loss=loss, stat=stat)
-       if (stat /= ZOO_OK) then
-          write (*, '(4a)') '  ', label, ': iteration failed, stopping early: ', zoo_last_error()
-          exit
-       end if
-       evaluations = evaluations + int(zoo_trainer_metric(trainer, 'evaluations'))
-       write (jsonl, '(3a, i0, a, es12.5, a, i0, a, i0, a, es12.5, a, es12.5, a, es12.5, a)') &
-            '{"method": "', label, '", "iteration": ', k - 1, ', "loss": ', loss, &
-            ', "evaluations": ', int(zoo_trainer_metric(trainer, 'evaluations')), &
-            ', "dropped": ', int(zoo_trainer_metric(trainer, 'dropped')), &
-            ', "grad_norm": ', zoo_trainer_metric(trainer, 'grad_norm'), &
-            ', "lr": ', zoo_trainer_metric(trainer, 'lr'), &
-            ', "wall_time": ', zoo_trainer_metric(trainer, 'wall_time'), '}'
-    end do
-    call zoo_model_free(trained)
-    call zoo_trainer_copy_model(trainer, trained)
-    call zoo_trainer_free(trainer)
-    seconds = seconds_since(clock)
-  end subroutine train_zo
-
-  integer function iters(n)
-    integer, intent(in) :: n
-    iters = max(1, nint(n * scale_iterations))
-  end function iters
-
-  !> Sets the physical viscosity and amplitude, and remakes the data.
-  subroutine set_regime(viscosity, amplitude)
-    real(dp), intent(in) :: viscosity, amplitude
-    nu = viscosity
-    call make_dataset(correction_task%train, TRAIN_SEED, NTRAIN, STEPS_TRAIN, amplitude)
-    correction_task%kind = CORRECTION
-    closure_task%train = correction_task%train
-    closure_task%kind = CLOSURE
-    call make_dataset(test, TEST_SEED, NTEST, STEPS_TEST, amplitude)
-  end subroutine set_regime
-
-  !> The correction task: SRC, NON, and zeroth-order training through the
-  !> solver from scratch and warm-started from NON.
-  subroutine correction_study(study, label, with_cge)
-    integer, intent(in) :: study
-    character(len=*), intent(in) :: label
-    logical, intent(in) :: with_cge
-    type(zoo_model) :: initial, non, trained
-    type(coupling) :: net
-    real(dp), allocatable :: x(:, :), y(:, :)
-    real(dp) :: seconds, fit_loss, params(CORRECTION_INPUTS * 16 + 16 + 16 + 1)
-    integer(kind=8) :: clock
-    integer :: evaluations
-    character(len=*), parameter :: RGE = 'estimator=rge-central q=16 mu=0.001 optimizer=adam threads=2 seed=1'
-    character(len=*), parameter :: CGE = 'estimator=cge-central mu=0.001 optimizer=adam threads=2'
-
-    call record(study, 'SRC (uncorrected)', CORRECTION, net, 0.0_dp, 0)
-
-    ! Residual corrections start at zero (output weights and bias 0), so
-    ! every method starts from SRC.
-    call zoo_model_new_mlp(initial, [CORRECTION_INPUTS, 16, 1], 'tanh', 7_c_int64_t)
-    call zoo_model_get_params(initial, params)
-    params(size(params) - 16:) = 0
-    call zoo_model_set_params(initial, params)
-
-    call system_clock(clock)
-    call correction_pairs(correction_task%train, x, y)
-    call zoo_model_new_mlp(non, [CORRECTION_INPUTS, 16, 1], 'tanh', 7_c_int64_t)
-    call zoo_model_set_params(non, params)
-    call zoo_model_fit(non, x, y, 'epochs=300 batch=512 lr=0.005 seed=1', fit_loss)
-    write (*, '(2a, f5.3, a)') label, ': the NON fit explains ', &
-         1 - fit_loss / (sum((y - sum(y) / size(y))**2) / size(y)), ' of the one-step residual variance'
-    net%kind = 2
-    net%model = non
-    call record(study, 'NON (one-step pairs, exact grad)', CORRECTION, net, seconds_since(clock), 0)
-
-    call train_zo(correction_task, initial, RGE // ' lr=0.003', iters(400), label // ' zo-rge', &
-         trained, evaluations, seconds)
-    net%model = trained
-    call record(study, 'ZO-SOL RGE, from scratch', CORRECTION, net, seconds, evaluations)
-    if (.not. quick) then
-       call train_zo(correction_task, non, RGE // ' lr=0.002', iters(150), label // ' zo-rge-warm', &
-            trained, evaluations, seconds)
-       net%model = trained
-       call record(study, 'ZO-SOL RGE, warm from NON', CORRECTION, net, seconds, evaluations)
-       if (with_cge) then
-          call train_zo(correction_task, non, CGE // ' lr=0.002', iters(40), label // ' zo-cge-warm', &
-               trained, evaluations, seconds)
-          net%model = trained
-          call record(study, 'ZO-SOL CGE, warm from NON', CORRECTION, net, seconds, evaluations)
-       end if
-    end if
-    call zoo_model_free(trained)
-    call zoo_model_free(non)
-    call zoo_model_free(initial)
-  end subroutine correction_study
-
-  !> The closure task: SRC, the best constant eddy viscosity, and
-  !> zeroth-order training of a local closure through the solver.
-  subroutine closure_study(study)
-    integer, intent(in) :: study
-    type(zoo_model) :: initial, warm, trained
-    type(coupling) :: net
-    real(dp) :: seconds, best, params(CLOSURE_INPUTS * 16 + 16 + 16 + 1)
-    integer(kind=8) :: clock
-    integer :: evaluations
-    character(len=*), parameter :: RGE = 'estimator=rge-central q=16 mu=0.001 optimizer=adam threads=2 seed=2'
-    character(len=*), parameter :: CGE = 'estimator=cge-central mu=0.001 optimizer=adam threads=2'
-
-    call record(study, 'SRC (no closure)', CLOSURE, net, 0.0_dp, 0)
-    call system_clock(clock)
-    call best_constant(best, evaluations)
-    net%kind = 3
-    net%constant = best
-    call record(study, 'best constant nu_t = ' // ftoa(best), CLOSURE, net, seconds_since(clock), evaluations)
-
-    call zoo_model_new_mlp(initial, [CLOSURE_INPUTS, 16, 1], 'tanh', 9_c_int64_t)
-    ! The same network started at the best constant: output weights 0,
-    ! output bias softplus^-1(best / CLOSURE_SCALE).
-    call zoo_model_new_mlp(warm, [CLOSURE_INPUTS, 16, 1], 'tanh', 9_c_int64_t)
-    call zoo_model_get_params(warm, params)
-    params(size(params) - 16:size(params) - 1) = 0
-    params(size(params)) = log(exp(max(best, 1e-6_dp) / CLOSURE_SCALE) - 1)
-    call zoo_model_set_params(warm, params)
-
-    net%kind = 2
-    if (.not. quick) then
-       call train_zo(closure_task, initial, RGE // ' lr=0.01', iters(300), 'closure-sharp zo-rge', trained, &
-            evaluations, seconds)
-       net%model = trained
-       call record(study, 'ZO-SOL RGE, from scratch', CLOSURE, net, seconds, evaluations)
-       call train_zo(closure_task, initial, CGE // ' lr=0.01', iters(40), 'closure-sharp zo-cge', trained, &
-            evaluations, seconds)
-       net%model = trained
-       call record(study, 'ZO-SOL CGE, from scratch', CLOSURE, net, seconds, evaluations)
-    end if
-    call train_zo(closure_task, warm, RGE // ' lr=0.01', iters(300), 'closure-sharp zo-rge-warm', trained, &
-         evaluations, seconds)
-    net%model = trained
-    call record(study, 'ZO-SOL RGE, warm from constant', CLOSURE, net, seconds, evaluations)
-    call zoo_model_free(trained)
-    call zoo_model_free(warm)
-    call zoo_model_free(initial)
-  end subroutine closure_study
-
-  !> The closure with CGE on dense and pruned networks: magnitude pruning
-  !> of the initial network, and ZO-GraSP pruning through the solver.
-  subroutine sparsity_ablation(study)
-    integer, intent(in) :: study
-    type(zoo_model) :: initial, pruned, trained
-    type(coupling) :: net
-    real(dp) :: seconds, best
-    integer :: evaluations, j
-    real(dp), parameter :: sparsities(3) = [0.0_dp, 0.5_dp, 0.9_dp]
-    character(len=*), parameter :: CGE = 'estimator=cge-central mu=0.001 optimizer=adam lr=0.01 threads=2'
-    character(len=64) :: name
-
-    call record(study, 'SRC (no closure)', CLOSURE, net, 0.0_dp, 0)
-    call best_constant(best, evaluations)
-    net%kind = 3
-    net%constant = best
-    call record(study, 'best constant nu_t = ' // ftoa(best), CLOSURE, net, 0.0_dp, evaluations)
-    net%kind = 2
-    call zoo_model_new_mlp(initial, [CLOSURE_INPUTS, 16, 1], 'tanh', 9_c_int64_t)
-    do j = 1, size(sparsities)
-       call copy_closure_model(initial, pruned)
-       if (sparsities(j) > 0) call zoo_model_prune(pruned, 'magnitude', sparsities(j))
-       write (name, '(a, i0, a, i0, a)') 'CGE, ', nint(100 * sparsities(j)), '% pruned (magnitude), ', &
-            zoo_model_num_active(pruned), ' active'
-       call train_zo(closure_task, pruned, CGE, iters(40), 'ablation ' // trim(name), trained, evaluations, seconds)
-       net%model = trained
-       call record(study, trim(name), CLOSURE, net, seconds, evaluations)
-       call zoo_model_free(pruned)
-    end do
-    call train_zo(closure_task, initial, CGE, iters(40), 'ablation zo-grasp 90%', trained, evaluations, seconds, &
-         grasp_sparsity=0.9_dp)
-    write (name, '(a, i0, a)') 'CGE, 90% pruned (ZO-GraSP), ', zoo_model_num_active(trained), ' active'
-    net%model = trained
-    call record(study, trim(name), CLOSURE, net, seconds, evaluations)
-    call zoo_model_free(trained)
-    call zoo_model_free(initial)
-  end subroutine sparsity_ablation
-
-  !> A copy of a closure network (through its parameters and mask).
-  subroutine copy_closure_model(source, copy)
-    type(zoo_model), intent(in) :: source
-    type(zoo_model), intent(inout) :: copy
-    real(dp) :: params(CLOSURE_INPUTS * 16 + 16 + 16 + 1)
-    logical :: mask(size(params))
-    call zoo_model_new_mlp(copy, [CLOSURE_INPUTS, 16, 1], 'tanh', 9_c_int64_t)
-    call zoo_model_get_mask(source, mask)
-    call zoo_model_set_mask(copy, mask)
-    call zoo_model_get_params(source, params)
-    call zoo_model_set_params(copy, params)
-  end subroutine copy_closure_model
-
-  !> Golden-section search of the constant eddy viscosity in [0, 0.2] on
-  !> the same training rollout loss.
-  subroutine best_constant(best, evaluations)
-    real(dp), intent(out) :: best
-    integer, intent(out) :: evaluations
-    real(dp), parameter :: golden = 0.6180339887498949_dp
-    real(dp) :: a, b, c, d, fc, fd
-    a = 0
-    b = 0.2_dp
-    c = b - golden * (b - a)
-    d = a + golden * (b - a)
-    fc = constant_loss(c)
-    fd = constant_loss(d)
-    evaluations = 2
-    do while (b - a > 1e-4_dp)
-       if (fc < fd) then
-          b = d
-          d = c
-          fd = fc
-          c = b - golden * (b - a)
-          fc = constant_loss(c)
-       else
-          a = c
-          c = d
-          fc = fd
-          d = a + golden * (b - a)
-          fd = constant_loss(d)
-       end if
-       evaluations = evaluations + 1
-    end do
-    best = 0.5_dp * (a + b)
-  end subroutine best_constant
-
-  real(dp) function constant_loss(value)
-    real(dp), intent(in) :: value
-    type(coupling) :: net
-    integer :: stat
-    net%kind = 3
-    net%constant = value
-    constant_loss = training_loss(CLOSURE, net, closure_task%train, stat)
-  end function constant_loss
-
-  function itoa(i) result(s)
+  function itoa(i) result(text)
     integer, intent(in) :: i
-    character(len=:), allocatable :: s
+    character(len=:), allocatable :: text
     character(len=32) :: buffer
     write (buffer, '(i0)') i
-    s = trim(buffer)
+    text = trim(buffer)
   end function itoa
 
-  function ftoa(x) result(s)
+  !> x with at most 6 decimals and no trailing zeros (0.003, 0.0236).
+  function ftoa(x) result(text)
     real(dp), intent(in) :: x
-    character(len=:), allocatable :: s
+    character(len=:), allocatable :: text
     character(len=32) :: buffer
-    write (buffer, '(f6.4)') x
-    s = trim(adjustl(buffer))
+    write (buffer, '(f0.6)') x
+    text = trim(adjustl(buffer))
+    do while (text(len(text):len(text)) == '0')
+       text = text(:len(text) - 1)
+    end do
+    if (text(1:1) == '.') text = '0' // text
   end function ftoa
 
-  subroutine print_table(study, title, baseline_name)
-    integer, intent(in) :: study
-    character(len=*), intent(in) :: title, baseline_name
-    integer :: i
-    real(dp) :: src, baseline
-    src = results(1, study)%mae
-    baseline = results(2, study)%mae
-    write (*, '(/, a)') title
-    write (*, '(a40, a11, a9, a12, a12, a9)') 'method', 'test MAE', 'vs SRC', 'vs ' // baseline_name, &
-         'loss evals', 'wall s'
-    do i = 1, nresults(study)
-       write (*, '(a40, es11.3, f9.3, f12.3, i12, f9.2)') adjustl(results(i, study)%name), results(i, study)%mae, &
-            results(i, study)%mae / src, results(i, study)%mae / baseline, results(i, study)%evaluations, &
-            results(i, study)%seconds
+  function grid_text(values) result(text)
+    real(dp), intent(in) :: values(:)
+    character(len=:), allocatable :: text
+    integer :: j
+    text = '{' // ftoa(values(1))
+    do j = 2, size(values)
+       text = text // ', ' // ftoa(values(j))
     end do
-  end subroutine print_table
+    text = text // '}'
+  end function grid_text
 
-  subroutine check_margin(study, ok)
-    integer, intent(in) :: study
-    logical, intent(inout) :: ok
-    integer :: i
-    real(dp) :: ratio
-    do i = 1, nresults(study)
-       if (results(i, study)%name == HEADLINE(study)) then
-          ratio = results(i, study)%mae / results(1, study)%mae
-          if (MARGIN(study) > 1) then
-             write (*, '(a, i0, 3a, f6.3, a)') 'study ', study, ': ', trim(HEADLINE(study)), &
-                  ' test MAE / SRC = ', ratio, ' (reported, not checked)'
-             return
-          end if
-          write (*, '(a, i0, 3a, f6.3, a, f4.2, a)') 'study ', study, ': ', trim(HEADLINE(study)), &
-               ' test MAE / SRC = ', ratio, merge(' <  ', ' >= ', ratio < MARGIN(study)), MARGIN(study), &
-               merge(' ok  ', ' FAIL', ratio < MARGIN(study))
-          ok = ok .and. ratio < MARGIN(study)
-          return
+  !> Sets the physical viscosity and makes the training, validation and
+  !> test references; the training reference is observed every `stride`
+  !> steps.
+  subroutine set_data(viscosity, amplitude, steps_train, steps_test, stride)
+    real(dp), intent(in) :: viscosity, amplitude
+    integer, intent(in) :: steps_train, steps_test, stride
+    nu = viscosity
+    call make_dataset(t%train, TRAIN_SEED, NICS, steps_train, amplitude)
+    call make_dataset(validation, VALIDATION_SEED, NICS, steps_test, amplitude)
+    call make_dataset(test, TEST_SEED, NICS, steps_test, amplitude)
+    t%kind = CORRECTION
+    t%stride = stride
+  end subroutine set_data
+
+  !> The test record of a model: test MAE (every step), validation MAE
+  !> (observed steps), and the error curve.
+  function evaluated(kind, net, trained, net_seed, zoo_seed) result(run)
+    integer, intent(in) :: kind, net_seed, zoo_seed
+    type(coupling), intent(in) :: net
+    type(trained_model), intent(in) :: trained
+    type(run_record) :: run
+    call test_errors(kind, net, test, run%test, run%per_step(1:test%nsteps))
+    run%nsteps = test%nsteps
+    run%net_seed = net_seed
+    run%zoo_seed = zoo_seed
+    run%validation = trained%validation
+    run%fit_r2 = trained%fit_r2
+    run%rollouts = trained%rollouts
+    run%stopped_at = trained%stopped_at
+  end function evaluated
+
+  !> Trains one run of method `method` with grid point `cfg`.
+  function train_one(method, cfg, net_seed, zoo_seed, label) result(run)
+    integer, intent(in) :: method, cfg, net_seed, zoo_seed
+    character(len=*), intent(in) :: label
+    type(run_record) :: run
+    type(trained_model) :: trained
+    type(zoo_model) :: start
+    type(coupling) :: net
+    character(len=160) :: options
+    integer :: journal
+    journal = merge(log, 0, net_seed == net_seeds(1) .and. zoo_seed == zoo_seeds(1))
+    select case (method)
+    case (M_ZO, M_ZO_WARM)
+       if (method == M_ZO_WARM) then
+          call initial_model(t%kind, net_seed, start, warm_constant)
+       else
+          call initial_model(t%kind, net_seed, start)
        end if
-    end do
-    write (*, '(a, i0, 2a)') 'FAIL: study ', study, ' has no result named ', trim(HEADLINE(study))
-    ok = .false.
-  end subroutine check_margin
+       write (options, '(a, i0, a, es9.3)') 'estimator=rge-central q=16 mu=0.001 optimizer=adam threads=2 seed=', &
+            zoo_seed, ' lr=', lr_of(method, cfg)
+       call train_zo(t, validation, start, trim(options), merge(ZO_ITERATIONS, CLOSURE_ITERATIONS, &
+            t%kind == CORRECTION), trained, journal, label // ' lr=' // ftoa(lr_of(method, cfg)))
+    case default
+       call initial_model(CORRECTION, net_seed, start)
+       if (t%stride > 1) then
+          call fit_non(interpolated(t%train, t%stride), validation, t%stride, start, NON_LRS(modulo(cfg - 1, 3) + 1), &
+               noise_of(method, cfg), zoo_seed, NON_EPOCHS, trained)
+       else
+          call fit_non(t%train, validation, t%stride, start, NON_LRS(modulo(cfg - 1, 3) + 1), &
+               noise_of(method, cfg), zoo_seed, NON_EPOCHS, trained)
+       end if
+    end select
+    net%kind = NET_MODEL
+    net%model = trained%model
+    run = evaluated(t%kind, net, trained, net_seed, zoo_seed)
+    call zoo_model_free(trained%model)
+    call zoo_model_free(start)
+  end function train_one
 
-  !> errors_<name>.dat: step, time, one column of test MAE per method;
-  !> snapshots_<name>.dat: x, reference and each method at steps 10, 30, 60.
-  subroutine write_plot_data(study, name)
-    integer, intent(in) :: study
-    character(len=*), intent(in) :: name
-    integer :: unit, i, n, s
-    character(len=2048) :: header
-    header = '# step time'
-    do i = 1, nresults(study)
-       header = trim(header) // ' "' // trim(results(i, study)%name) // '"'
+  real(dp) function lr_of(method, cfg)
+    integer, intent(in) :: method, cfg
+    if (t%kind == CLOSURE) then
+       lr_of = CLOSURE_LRS(cfg)
+    else
+       lr_of = ZO_LRS(cfg)
+    end if
+    if (method == M_NON) lr_of = NON_LRS(modulo(cfg - 1, 3) + 1)
+  end function lr_of
+
+  !> NON's grid: cfg 1-3 are the learning rates without noise; with
+  !> noise injection cfg 4-12 are learning rate x noise level.
+  real(dp) function noise_of(method, cfg)
+    integer, intent(in) :: method, cfg
+    noise_of = 0
+    if (method == M_NON .and. cfg > 3) noise_of = NOISES((cfg - 4) / 3 + 1)
+  end function noise_of
+
+  function hyper_of(method, cfg) result(text)
+    integer, intent(in) :: method, cfg
+    character(len=:), allocatable :: text
+    if (method == M_NON) then
+       text = 'lr ' // ftoa(lr_of(method, cfg))
+       if (cfg > 3) text = text // ', noise ' // ftoa(noise_of(method, cfg))
+    else
+       text = 'lr ' // ftoa(lr_of(method, cfg))
+    end if
+  end function hyper_of
+
+  !> Runs a method over every seed with the grid point that has the lowest
+  !> median validation error over the tuning seeds (the tuning runs with
+  !> that point are kept as those seeds' runs), and records it.
+  subroutine run_method(s, group, name, method, first_cfg, last_cfg, quick_cfg, grid)
+    integer, intent(in) :: s, method, first_cfg, last_cfg, quick_cfg
+    character(len=*), intent(in) :: group, name, grid
+    type(run_record) :: tuning(first_cfg:last_cfg, NTUNE), run
+    real(dp) :: score, best_score
+    integer :: cfg, chosen, j, m, a, b
+    character(len=:), allocatable :: stopped, fit
+    chosen = quick_cfg
+    if (mode /= QUICK .and. last_cfg > first_cfg) then
+       best_score = huge(1.0_dp)
+       do cfg = first_cfg, last_cfg
+          do j = 1, NTUNE
+             tuning(cfg, j) = train_one(method, cfg, net_seeds(j), zoo_seeds(1), group // ' ' // name)
+          end do
+          score = median(tuning(cfg, :)%validation)
+          if (score < best_score) then
+             best_score = score
+             chosen = cfg
+          end if
+       end do
+    end if
+    stopped = merge(' iterations', ' epochs    ', method /= M_NON)
+    m = add_method(s, name, '', .false., group)
+    do a = 1, size(net_seeds)
+       do b = 1, size(zoo_seeds)
+          if (mode /= QUICK .and. last_cfg > first_cfg .and. a <= NTUNE .and. b == 1) then
+             run = tuning(chosen, a)
+          else
+             run = train_one(method, chosen, net_seeds(a), zoo_seeds(b), group // ' ' // name)
+          end if
+          call add_run(s, m, run)
+       end do
     end do
-    open (newunit=unit, file=trim(outdir) // '/errors_' // name // '.dat', status='replace', action='write')
-    write (unit, '(a)') trim(header)
-    do n = 1, STEPS_TEST
-       write (unit, '(i4, f8.3, *(es13.5))') n, n * DT_COARSE, (results(i, study)%per_step(n), i = 1, nresults(study))
-    end do
-    close (unit)
-    open (newunit=unit, file=trim(outdir) // '/snapshots_' // name // '.dat', status='replace', action='write')
-    write (unit, '(a)') '# x, then for steps 10 30 60: reference and each method: ' // trim(header(12:))
-    do i = 1, NCOARSE
-       write (unit, '(f8.4, *(es13.5))') (i - 0.5_dp) * 2 * PI / NCOARSE, &
-            reference_snapshot(i, :, study), &
-            ((results(n, study)%snapshot(i, s), s = 1, 3), n = 1, nresults(study))
-    end do
-    close (unit)
-  end subroutine write_plot_data
+    fit = ''
+    if (method == M_NON) fit = '; one-step R2 ' // ftoa(real(nint(100 * median_fit_r2(s, m)), dp) / 100)
+    call set_hyper(s, m, hyper_of(method, chosen) // ' of ' // grid // '; best validation at ' // &
+         itoa(nint(median_stopped(s, m))) // trim(stopped) // fit, method == M_NON)
+  end subroutine run_method
+
+  !> The correction task: SRC, NON (on one-step pairs; with sparse
+  !> observations, pairs of the time-interpolated reference), optionally
+  !> NON with noise injection, and ZO-SOL trained through the solver.
+  subroutine correction_group(s, group, with_noise)
+    integer, intent(in) :: s
+    character(len=*), intent(in) :: group
+    logical, intent(in) :: with_noise
+    type(coupling) :: none_net
+    type(trained_model) :: untrained
+    integer :: m
+    m = add_method(s, 'SRC', 'no correction', .true., group)
+    call add_run(s, m, evaluated(CORRECTION, none_net, untrained, 0, 0))
+    call run_method(s, group, merge('NON (interpolated pairs)', 'NON                     ', t%stride > 1), &
+         M_NON, 1, 3, NON_QUICK, 'lr ' // grid_text(NON_LRS))
+    if (with_noise) call run_method(s, group, 'NON + noise injection', M_NON, 4, 12, 5, &
+         'lr ' // grid_text(NON_LRS) // ' x noise ' // grid_text(NOISES))
+    call run_method(s, group, 'ZO-SOL', M_ZO, 1, 3, ZO_QUICK, 'lr ' // grid_text(ZO_LRS))
+  end subroutine correction_group
+
+  !> The closure task: SRC, the best constant eddy viscosity, a
+  !> Smagorinsky-type closure with its constant fitted, and ZO-SOL from
+  !> scratch and warm-started at the best constant.
+  subroutine closure_group(s)
+    integer, intent(in) :: s
+    type(coupling) :: net
+    type(trained_model) :: fitted
+    real(dp) :: best
+    integer :: m
+    m = add_method(s, 'SRC', 'no closure', .true.)
+    call add_run(s, m, evaluated(CLOSURE, net, fitted, 0, 0))
+    call golden_section(t, NET_CONSTANT, 0.0_dp, 0.2_dp, best, fitted%rollouts)
+    warm_constant = best
+    net%kind = NET_CONSTANT
+    net%constant = best
+    m = add_method(s, 'best constant', 'nu_t = ' // ftoa(best) // ' (fitted on the training loss)', .true.)
+    call add_run(s, m, evaluated(CLOSURE, net, fitted, 0, 0))
+    call golden_section(t, NET_SMAGORINSKY, 0.0_dp, 3.0_dp, best, fitted%rollouts)
+    net%kind = NET_SMAGORINSKY
+    net%constant = best
+    m = add_method(s, 'Smagorinsky', 'c = ' // ftoa(best) // ' (fitted on the training loss)', .true.)
+    call add_run(s, m, evaluated(CLOSURE, net, fitted, 0, 0))
+    call run_method(s, '', 'ZO-SOL, from scratch', M_ZO, 1, 3, CLOSURE_QUICK, 'lr ' // grid_text(CLOSURE_LRS))
+    call run_method(s, '', 'ZO-SOL, warm from constant', M_ZO_WARM, 1, 3, CLOSURE_QUICK, &
+         'lr ' // grid_text(CLOSURE_LRS))
+  end subroutine closure_group
+
+  !> Checks that the median test error of `name` is below `margin` times
+  !> that of `reference` in a group; reports either way.
+  subroutine check(s, group, name, reference, margin, ok)
+    integer, intent(in) :: s
+    character(len=*), intent(in) :: group, name, reference
+    real(dp), intent(in) :: margin
+    logical, intent(inout) :: ok
+    integer :: a, b
+    real(dp) :: ratio
+    a = method_index(s, name, group)
+    b = method_index(s, reference, group)
+    if (a == 0 .or. b == 0) then
+       write (*, '(5a)') 'FAIL: no result named ', name, ' or ', reference, ' in the group'
+       ok = .false.
+       return
+    end if
+    ratio = median_test(s, a) / median_test(s, b)
+    write (*, '(7a, f6.3, a, f4.2, a)') 'group ', group, ': median test MAE of ', name, ' / ', reference, ' = ', &
+         ratio, merge(' <  ', ' >= ', ratio < margin), margin, merge(' ok  ', ' FAIL', ratio < margin)
+    ok = ok .and. ratio < margin
+  end subroutine check
+
+  function protocol_text() result(text)
+    character(len=:), allocatable :: text
+    text = 'Initial conditions: 8 train (seeds 1-8), 8 validation (501-508), 8 test (1001-1008). ' // &
+         'Every hyper-parameter of every trained method, baselines included, is the grid point with the ' // &
+         'lowest median validation MAE over network seeds 1-3 with the first zoo seed; each run then keeps ' // &
+         'the weights of its best validation MAE (checked every 25 zoo iterations or 100 NON epochs, at most ' // &
+         itoa(ZO_ITERATIONS) // ' iterations (correction), ' // itoa(CLOSURE_ITERATIONS) // ' (closure), ' // &
+         itoa(NON_EPOCHS) // ' epochs). With observations every K steps, validation sees the same K. ' // &
+         'The closure constants are fitted on the training rollout loss by golden-section search. ' // &
+         'Runs: network seeds x zoo seeds (for NON, the fit seed); SRC and the closure constants are ' // &
+         'deterministic (1 run). Test MAE: every step of the test rollouts. NON and ZO-SOL use the same ' // &
+         '3-point stencil and network.'
+  end function protocol_text
 
 end program burgers_demo

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Plots the Burgers demo: solution snapshots and test error versus time.
+"""Plots the Burgers demo: test error versus time, one panel per study.
 
 Usage: python3 plot_burgers.py OUTPUT_DIR
-Reads errors_<study>.dat and snapshots_<study>.dat written by burgers_demo
-for its three studies and writes OUTPUT_DIR/burgers.png.
+Reads the errors_<study>.dat files written by burgers_demo (per method, the
+median over its runs of the test MAE after each coarse step) and writes
+OUTPUT_DIR/burgers.png.
 """
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -13,6 +15,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+DT_COARSE = 0.1
 
 
 def read_table(path):
@@ -23,44 +27,26 @@ def read_table(path):
     return names, rows
 
 
-def column(rows, j):
-    return [r[j] for r in rows]
-
-
-def plot_study(axes, outdir, study, title):
-    names, rows = read_table(outdir / f"errors_{study}.dat")
-    methods = names[2:]
-    err_ax, snap_ax = axes
-    for j, method in enumerate(methods):
-        err_ax.plot(column(rows, 1), column(rows, 2 + j), label=method)
-    err_ax.set_yscale("log")
-    err_ax.set_xlabel("time")
-    err_ax.set_ylabel("test MAE (mean over test cases)")
-    err_ax.set_title(f"{title}: error versus time")
-    err_ax.legend(fontsize=7)
-
-    _, snaps = read_table(outdir / f"snapshots_{study}.dat")
-    x = column(snaps, 0)
-    final = 2  # the third snapshot (step 60)
-    snap_ax.plot(x, column(snaps, 1 + final), "k-", linewidth=2.5, label="reference (fine, averaged)")
-    for j, method in enumerate(methods):
-        snap_ax.plot(x, column(snaps, 4 + 3 * j + final), label=method, linewidth=1)
-    snap_ax.set_xlabel("x")
-    snap_ax.set_ylabel("u at t = 6 (test case 1)")
-    snap_ax.set_title(f"{title}: solution at the end of the test rollout")
-    snap_ax.legend(fontsize=7)
-
-
 def main():
     outdir = Path(sys.argv[1] if len(sys.argv) > 1 else "burgers-output")
-    studies = [
-        ("correction-smooth", "(a) correction, smooth regime"),
-        ("correction-sharp", "(a) correction, sharp regime"),
-        ("closure-sharp", "(b) closure, sharp regime"),
-    ]
-    fig, axes = plt.subplots(len(studies), 2, figsize=(14, 4.5 * len(studies)))
-    for row, (study, title) in zip(axes, studies):
-        plot_study(row, outdir, study, title)
+    files = sorted(outdir.glob("errors_*.dat"))
+    if not files:
+        raise SystemExit(f"no errors_*.dat in {outdir}: run burgers_demo first")
+    ncols = 2
+    nrows = math.ceil(len(files) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(13, 4.2 * nrows), squeeze=False)
+    for ax, path in zip(axes.flat, files):
+        names, rows = read_table(path)
+        time = [r[0] * DT_COARSE for r in rows]
+        for j, method in enumerate(names[1:]):
+            ax.plot(time, [r[1 + j] for r in rows], label=method)
+        ax.set_yscale("log")
+        ax.set_xlabel("time")
+        ax.set_ylabel("test MAE (median over runs)")
+        ax.set_title(path.stem.removeprefix("errors_"))
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(files):]:
+        ax.axis("off")
     fig.tight_layout()
     out = outdir / "burgers.png"
     fig.savefig(out, dpi=110)
