@@ -6,7 +6,7 @@
 #
 # Usage: bash demo.sh [--full] [output directory]
 #   (default)  a representative subset: 3 network seeds, a few minutes
-#   --full     every study, 5 network seeds x 3 zoo seeds (about 15 minutes
+#   --full     every study, 5 network seeds x 3 zoo seeds (about 20 minutes
 #              on 2 cores); writes results/burgers.json and re-renders the
 #              README tables from it
 set -euo pipefail

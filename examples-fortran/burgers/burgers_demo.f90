@@ -30,11 +30,11 @@ program burgers_demo
   integer, parameter :: M_ZO = 1, M_ZO_WARM = 2, M_NON = 3
   real(dp), parameter :: SMOOTH_NU = 0.02_dp, SMOOTH_AMPLITUDE = 1.0_dp
   real(dp), parameter :: SHARP_NU = 0.01_dp, SHARP_AMPLITUDE = 1.5_dp
-  !> The grids searched on validation (the quick mode uses the entry
-  !> marked by the *_QUICK index: what the full run chose).
+  !> The grids searched on validation. The quick mode uses the entries
+  !> the full run chose (results/burgers.json), per observation interval.
   real(dp), parameter :: ZO_LRS(3) = [0.001_dp, 0.003_dp, 0.01_dp], CLOSURE_LRS(3) = [0.003_dp, 0.01_dp, 0.03_dp]
   real(dp), parameter :: NON_LRS(3) = [0.001_dp, 0.003_dp, 0.01_dp], NOISES(3) = [0.01_dp, 0.03_dp, 0.1_dp]
-  integer, parameter :: ZO_QUICK = 2, CLOSURE_QUICK = 2, NON_QUICK = 2
+  integer, parameter :: ZO_QUICK(3) = [3, 3, 2], CLOSURE_QUICK = 3, NON_QUICK(3) = [1, 2, 1]
   integer, parameter :: STRIDES(3) = [1, 5, 10]
   integer, parameter :: ZO_ITERATIONS = 600, CLOSURE_ITERATIONS = 600, NON_EPOCHS = 3000
 
@@ -145,7 +145,10 @@ contains
     do while (text(len(text):len(text)) == '0')
        text = text(:len(text) - 1)
     end do
+    if (text(len(text):len(text)) == '.') text = text(:len(text) - 1)
+    if (text == '') text = '0'
     if (text(1:1) == '.') text = '0' // text
+    if (text(1:2) == '-.') text = '-0' // text(2:)
   end function ftoa
 
   function grid_text(values) result(text)
@@ -266,9 +269,10 @@ contains
     character(len=*), intent(in) :: group, name, grid
     type(run_record) :: tuning(first_cfg:last_cfg, NTUNE), run
     real(dp) :: score, best_score
-    integer :: cfg, chosen, j, m, a, b
+    integer :: cfg, chosen, j, m, a, b, ties
     character(len=:), allocatable :: stopped, fit
     chosen = quick_cfg
+    ties = 0
     if (mode /= QUICK .and. last_cfg > first_cfg) then
        best_score = huge(1.0_dp)
        do cfg = first_cfg, last_cfg
@@ -279,6 +283,9 @@ contains
           if (score < best_score) then
              best_score = score
              chosen = cfg
+             ties = 0
+          else if (score == best_score) then
+             ties = ties + 1
           end if
        end do
     end if
@@ -296,6 +303,7 @@ contains
     end do
     fit = ''
     if (method == M_NON) fit = '; one-step R2 ' // ftoa(real(nint(100 * median_fit_r2(s, m)), dp) / 100)
+    if (ties > 0) fit = fit // '; every grid point tied on validation, the first is kept'
     call set_hyper(s, m, hyper_of(method, chosen) // ' of ' // grid // '; best validation at ' // &
          itoa(nint(median_stopped(s, m))) // trim(stopped) // fit, method == M_NON)
   end subroutine run_method
@@ -313,10 +321,11 @@ contains
     m = add_method(s, 'SRC', 'no correction', .true., group)
     call add_run(s, m, evaluated(CORRECTION, none_net, untrained, 0, 0))
     call run_method(s, group, merge('NON (interpolated pairs)', 'NON                     ', t%stride > 1), &
-         M_NON, 1, 3, NON_QUICK, 'lr ' // grid_text(NON_LRS))
+         M_NON, 1, 3, NON_QUICK(findloc(STRIDES, t%stride, 1)), 'lr ' // grid_text(NON_LRS))
     if (with_noise) call run_method(s, group, 'NON + noise injection', M_NON, 4, 12, 5, &
          'lr ' // grid_text(NON_LRS) // ' x noise ' // grid_text(NOISES))
-    call run_method(s, group, 'ZO-SOL', M_ZO, 1, 3, ZO_QUICK, 'lr ' // grid_text(ZO_LRS))
+    call run_method(s, group, 'ZO-SOL', M_ZO, 1, 3, ZO_QUICK(findloc(STRIDES, t%stride, 1)), &
+         'lr ' // grid_text(ZO_LRS))
   end subroutine correction_group
 
   !> The closure task: SRC, the best constant eddy viscosity, a
@@ -373,12 +382,15 @@ contains
     text = 'Initial conditions: 8 train (seeds 1-8), 8 validation (501-508), 8 test (1001-1008). ' // &
          'Every hyper-parameter of every trained method, baselines included, is the grid point with the ' // &
          'lowest median validation MAE over network seeds 1-3 with the first zoo seed; each run then keeps ' // &
-         'the weights of its best validation MAE (checked every 25 zoo iterations or 100 NON epochs, at most ' // &
+         'the weights of its best validation MAE (checked every 25 zoo iterations; NON: every 5 epochs up to ' // &
+         '100, then every 25; validation rollouts as long as the test ones; at most ' // &
          itoa(ZO_ITERATIONS) // ' iterations (correction), ' // itoa(CLOSURE_ITERATIONS) // ' (closure), ' // &
          itoa(NON_EPOCHS) // ' epochs). With observations every K steps, validation sees the same K. ' // &
          'The closure constants are fitted on the training rollout loss by golden-section search. ' // &
          'Runs: network seeds x zoo seeds (for NON, the fit seed); SRC and the closure constants are ' // &
-         'deterministic (1 run). Test MAE: every step of the test rollouts. NON and ZO-SOL use the same ' // &
+         'deterministic (1 run). Test MAE: every step of the test rollouts. Loss evaluations: training ' // &
+         'losses zoo asked for, each 8 rollouts (validation rollouts not counted, for any method). ' // &
+         'NON and ZO-SOL use the same ' // &
          '3-point stencil and network.'
   end function protocol_text
 

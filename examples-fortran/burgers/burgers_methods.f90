@@ -14,8 +14,9 @@ module burgers_methods
        CHECK_EVERY, CHUNK_EPOCHS
 
   !> ZO-SOL checks its validation error every CHECK_EVERY iterations and
-  !> keeps the best weights; NON does so every CHUNK_EPOCHS epochs.
-  integer, parameter :: CHECK_EVERY = 25, CHUNK_EPOCHS = 100
+  !> keeps the best weights; NON does so every 5 epochs for the first 100
+  !> epochs, then every CHUNK_EPOCHS.
+  integer, parameter :: CHECK_EVERY = 25, CHUNK_EPOCHS = 25
 
   !> A trained model with what training it cost and where it stopped.
   type :: trained_model
@@ -66,7 +67,8 @@ contains
   !> ZO-SOL: `iterations` zoo steps through the coarse solver on the
   !> training rollout loss of task `t`; returns the weights of the best
   !> validation error seen every CHECK_EVERY iterations. When `log` is
-  !> open, writes one JSON line of metrics per iteration to it.
+  !> not 0 (an open unit; newunit numbers are negative), writes one JSON
+  !> line of metrics per iteration to it.
   subroutine train_zo(t, validation, start, options, iterations, trained, log, label)
     type(task), target, intent(inout) :: t
     type(dataset), intent(in) :: validation
@@ -91,7 +93,7 @@ contains
           exit
        end if
        trained%rollouts = trained%rollouts + int(zoo_trainer_metric(trainer, 'evaluations'))
-       if (log > 0) write (log, '(3a, i0, a, es12.5, a, i0, a, i0, a, es12.5, a, es12.5, a)') &
+       if (log /= 0) write (log, '(3a, i0, a, es12.5, a, i0, a, i0, a, es12.5, a, es12.5, a)') &
             '{"method": "', label, '", "iteration": ', k - 1, ', "loss": ', loss, &
             ', "evaluations": ', int(zoo_trainer_metric(trainer, 'evaluations')), &
             ', "dropped": ', int(zoo_trainer_metric(trainer, 'dropped')), &
@@ -115,7 +117,8 @@ contains
 
   !> NON: the correction fitted with exact gradients (zoo_model_fit, Adam)
   !> to one-step pairs of `pairs_data`, for at most `max_epochs` epochs in
-  !> chunks of CHUNK_EPOCHS; keeps the weights of the best rollout
+  !> chunks (each a zoo_model_fit call, which starts Adam afresh); keeps the
+  !> weights of the best rollout
   !> validation error after each chunk. With `noise` > 0 every chunk draws
   !> fresh input noise (noise injection). fit_r2 is measured on the
   !> noise-free pairs.
@@ -129,7 +132,7 @@ contains
     real(dp), allocatable :: x(:, :), y(:, :), xn(:, :), yn(:, :), params(:), predicted(:, :)
     real(dp) :: error, variance, fit_loss
     integer(kind=8) :: state
-    integer :: epoch, nparams
+    integer :: epoch, nparams, chunk
     character(len=128) :: options
     call correction_pairs(pairs_data, x, y)
     variance = sum((y - sum(y) / size(y))**2) / size(y)
@@ -149,8 +152,13 @@ contains
     call zoo_model_forward_batch(current, x, predicted)
     trained%fit_r2 = 1 - sum((predicted - y)**2) / size(y) / variance
     state = 1000003_8 * fit_seed
-    do epoch = CHUNK_EPOCHS, max_epochs, CHUNK_EPOCHS
-       write (options, '(a, i0, a, es9.3, a, i0)') 'epochs=', CHUNK_EPOCHS, ' batch=512 lr=', lr, ' seed=', &
+    epoch = 0
+    do while (epoch < max_epochs)
+       ! Rollouts can be best after a few epochs (sparse observations,
+       ! noise injection): check every 5 epochs early, every 25 later.
+       chunk = merge(5, CHUNK_EPOCHS, epoch < 100)
+       epoch = epoch + chunk
+       write (options, '(a, i0, a, es9.3, a, i0)') 'epochs=', chunk, ' batch=512 lr=', lr, ' seed=', &
             fit_seed * 100000 + epoch
        if (noise > 0) then
           call correction_pairs(pairs_data, xn, yn, noise, state)

@@ -4,6 +4,7 @@
 !> tables are rendered.
 module burgers_results
   use, intrinsic :: ieee_arithmetic, only: ieee_is_finite
+  use, intrinsic :: iso_fortran_env, only: output_unit
   use burgers_solvers, only: dp
   implicit none
   private
@@ -173,6 +174,7 @@ contains
               med / median_test(s, src), med / median_test(s, b), me%nruns
        end associate
     end do
+    flush (output_unit)
   end subroutine print_study
 
   !> A number as JSON (null when not finite: a diverged run).
@@ -214,7 +216,7 @@ contains
        write (u, '(a)') '       {"key": "test", "label": "vs best baseline", "agg": "ratio", "of_key": "best", ' // &
             '"same": ["group"]},'
        write (u, '(a)') '       {"key": "runs", "label": "runs", "agg": "runs"},'
-       write (u, '(a)') '       {"key": "rollouts", "label": "rollouts per run", "agg": "median", "format": ".0f"}'
+       write (u, '(a)') '       {"key": "rollouts", "label": "loss evaluations per run", "agg": "median", "format": ".0f"}'
        write (u, '(a)') '     ],'
        write (u, '(a)') '     "rows": ['
        do m = 1, studies(s)%nmethods
