@@ -21,7 +21,7 @@
 !>   --one    the same for one data set of the grid
 !>   --full   the grid (dt, noise, 5 draws, 4 methods) into FILE, by
 !>            default results/lorenz.json
-!>   --quick  dt = 0.1, 1% noise, 3 draws, zoo with one polish; stops with code 1
+!>   --quick  dt = 0.1, 1% noise, 3 draws, a cheaper zoo; stops with code 1
 !>            unless zoo finds exactly the 7 terms in at least 2 draws and
 !>            its median coefficient error is below FD2 + STLSQ's
 program lorenz_discovery
@@ -44,8 +44,10 @@ program lorenz_discovery
 
   full%polish_times = [0.5_c_double, 1.0_c_double]
   full%polish_lrs = [0.001_c_double, 0.01_c_double]
-  ! The ctest's budget: the full pipeline with a single polish.
+  ! The ctest's budget: one dense round and a single polish.
   quick = full
+  quick%rounds = 1
+  quick%path_time = 0.2_c_double
   quick%polish_times = [0.5_c_double]
   quick%polish_lrs = [0.01_c_double]
 
@@ -87,7 +89,7 @@ program lorenz_discovery
      call run_all(0.1_c_double, 0.01_c_double, 1, full, .true., runs(:, 1, 1, 1))
   case default
      write (*, '(a)') 'usage: lorenz_discovery [--quick | --full [FILE] | --one DT NOISE DRAW]'
-     error stop 2
+     stop 2
   end select
 
 contains
@@ -138,11 +140,11 @@ contains
     exact = count(zoo_runs%exact)
     zoo_median = median3(zoo_runs%coef_error)
     fd2_median = median3(fd2_runs%coef_error)
-    write (*, '(a, i0, a, es10.2, a, es10.2)') 'zoo: exact support in ', exact, &
+    write (*, '(a, i0, a, es9.2, a, es9.2, a)') 'zoo: exact support in ', exact, &
          '/3 draws; median coefficient error ', zoo_median, ' (FD2 + STLSQ: ', fd2_median, ')'
     if (exact < 2 .or. .not. zoo_median < fd2_median) then
        write (*, '(a)') 'FAILED: zoo must find exactly the 7 terms in 2 of 3 draws and beat FD2 + STLSQ'
-       error stop 1
+       stop 1
     end if
   end subroutine quick_check
 
@@ -155,45 +157,55 @@ contains
   !> The protocol, from the constants the program runs with.
   function protocol() result(text)
     character(len=:), allocatable :: text
-    character(len=4000) :: b
-    write (b, '(a, 3(g0.2, 1x), a, g0, a, g0, 3a, g0, a, g0, 3a)') &
-         'Data: Lorenz-63 (sigma 10, rho 28, beta 8/3) integrated by RK4 at step 0.0005 (20 substeps of the &
-         &model''s step 0.01), sampled every dt in {', DTS, '}; Gaussian noise of 0, 1% and 5% of each &
-         &variable''s standard deviation. Each of ', DRAWS, ' draws has its own initial conditions and noise: &
-         &training = one trajectory of ', TRAIN_TIME, ' time units; validation = a second trajectory from &
-         &another initial condition, ', VALIDATION_SPAN, ' time units, same dt and noise level, cut into &
-         &segments of ', VALIDATION_TIME, ' time units; test = ', TEST_STATES, ' noise-free states 1 time unit &
-         &apart on a third trajectory, forecast ', TEST_TIME, ' time unit by the learned and the true &
-         &equations (both at step 0.0005), RMS error in standard deviations; coefficient error = ||xi - &
-         &xi_true|| / ||xi_true|| over the 30 coefficients of the library (1, x, y, z, x^2, xy, xz, y^2, yz, &
-         &z^2). '
-    text = trim(b)
-    write (b, '(a, 17(g0.3, 1x), a, 7(g0.3, 1x), a, 3(i0, 1x), a)') &
-         'Selection, the same for every method: a model''s validation error on a segment is its misfit after &
-         &fitting the segment''s initial state (Gauss-Newton); among all candidates, those whose mean log &
-         &error exceeds the lowest by at most one standard error of the paired per-segment differences are &
-         &acceptable, and the one with the fewest terms is chosen (misfits below 1e-8 count as 1e-8). &
-         &Thresholds lambda act on coefficients scaled by feature and derivative scales; grid {', LAMBDAS, &
-         &'} (0 = none) for every method. FD2/FD4: central differences of order 2/4, STLSQ, lambda tuned. &
-         &Weak SINDy: test functions (1 - u^2)^p on windows centred at every sample, half-width in {', &
-         WEAK_HALF_WIDTHS, '} time units (at least 2 samples), p in {', WEAK_POWERS, '}, trapezoidal rule, &
-         &STLSQ; half-width, p and lambda tuned. '
-    text = text // trim(b)
-    write (b, '(a, g0, a, i0, a, i0, a, g0, a, i0, a, g0, a, 2(g0.2, 1x), a, 2(g0.2, 1x), a, i0, a)') &
-         'zoo: the network inside the model''s RK4 (step 0.01, so dt / 0.01 steps between samples); &
-         &CGE-central, Adam, cosine decay to lr/10^4, 2 threads; the loss is the misfit of training segments of ', &
-         full%path_time, ' time units with each segment''s initial state profiled out (Gauss-Newton on the &
-         &states, the misfit''s first-order dependence on them projected out). Start: the weak form''s dense &
-         &least squares (lambda = 0; window and p chosen on validation). Dense training: ', full%rounds, &
-         ' rounds of ', full%iterations, ' iterations at lr ', full%lr, ', the round (0 = the start) with the &
-         &best validation kept. Threshold path: for each lambda of the grid, prune, refit ', &
-         full%refit_iterations, ' iterations at lr ', full%refit_lr, ', prune and refit once more if the support changed; the &
-         &selection rule picks the lambda. Polish of the chosen support: segments of {', full%polish_times, &
-         '} time units x lr {', full%polish_lrs, '}, ', full%polish_iterations, ' iterations each, or none; &
-         &the best validation score kept. Loss evaluations counted per run (0 for the baselines, which never &
-         &integrate in training). Best baseline per (dt, noise) = lowest median test coefficient error, in &
-         &hindsight. '
-    text = text // trim(b)
+    text = 'Data: Lorenz-63 (sigma 10, rho 28, beta 8/3) integrated by RK4 at step 0.0005 (20 substeps of &
+         &the model''s step 0.01), sampled every dt in {' // list(DTS) // '}, Gaussian noise of {' // &
+         list(100 * NOISES) // '}% of each variable''s standard deviation. Each of ' // number_text(DRAWS) // &
+         ' draws has its own initial conditions and noise. Training: one trajectory of ' // number_text(TRAIN_TIME) // &
+         ' time units. Validation: a second trajectory from another initial condition, ' // &
+         number_text(VALIDATION_SPAN) // ' time units, same dt and noise, cut into segments of ' // &
+         number_text(VALIDATION_TIME) // ' time units. Test: ' // number_text(TEST_STATES) // ' noise-free states 1 time &
+         &unit apart on a third trajectory, forecast ' // number_text(TEST_TIME) // ' time unit by the learned and &
+         &the true equations (both at step 0.0005): RMS error in standard deviations; coefficient error = &
+         &||xi - xi_true|| / ||xi_true|| over the 30 coefficients of the library (1, x, y, z, x^2, xy, xz, &
+         &y^2, yz, z^2); terms found, false terms, exact support = 7 found and none false. '
+    text = text // 'Selection, the same for every method: a model''s validation error on a segment is its &
+         &mean squared misfit (in standard deviations) after fitting the segment''s initial state by &
+         &Gauss-Newton; the candidates whose mean log error exceeds the lowest by at most one standard &
+         &error of the paired per-segment differences are acceptable, and the one with the fewest terms &
+         &wins (misfits below 1e-8 count as 1e-8). Thresholds lambda act on coefficients in scaled units &
+         &(inputs / their standard deviations, derivatives / (10 x standard deviation)); grid {' // &
+         list(LAMBDAS) // '} (0 = no threshold) for every method. FD2 / FD4 + STLSQ: central differences &
+         &of order 2 / 4 at the samples, sequentially thresholded least squares (QR); lambda tuned. Weak &
+         &SINDy: test functions (1 - u^2)^p on windows centred at every sample, half-width in {' // &
+         list(WEAK_HALF_WIDTHS) // '} time units (those of at least 2 samples), p in {' // &
+         list(real(WEAK_POWERS, c_double)) // '}, trapezoidal rule, STLSQ; half-width, p and lambda tuned. '
+    text = text // 'zoo: the network inside the model''s RK4 (step 0.01: dt / 0.01 steps between samples), &
+         &CGE-central, Adam with a cosine decay to lr / 10^4, 2 threads. Its loss: the misfit of the &
+         &training trajectory cut into segments, each integrated from its own initial state, with the &
+         &misfit''s first-order dependence on those states projected out (the states re-fitted by &
+         &Gauss-Newton every ' // number_text(full%refine_every) // ' iterations), so noise in the observed states &
+         &does not bias the coefficients. Start: the weak form''s dense least squares (lambda = 0, window &
+         &and p chosen on validation). Dense training on segments of ' // number_text(full%path_time) // &
+         ' time units: ' // number_text(full%rounds) // ' rounds of ' // number_text(full%iterations) // &
+         ' iterations at lr ' // number_text(full%lr) // '; the round (0 = the start) with the best validation score &
+         &is kept. Threshold path: for each lambda of the grid in turn, prune, refit ' // &
+         number_text(full%refit_iterations) // ' iterations at lr ' // number_text(full%refit_lr) // ', prune and refit once &
+         &more if the refit left coefficients below lambda; the selection rule picks the lambda. Polish of &
+         &the chosen support: segments of {' // list(full%polish_times) // '} time units x lr {' // &
+         list(full%polish_lrs) // '}, ' // number_text(full%polish_iterations) // ' iterations each, or none: the &
+         &best validation score is kept. Loss evaluations: zoo''s, per run (the baselines integrate only to &
+         &validate). Best baseline per (dt, noise): the lowest median test coefficient error among the three, &
+         &in hindsight.'
   end function protocol
+
+  function list(x) result(text)
+    real(c_double), intent(in) :: x(:)
+    character(len=:), allocatable :: text
+    integer :: i
+    text = number_text(x(1))
+    do i = 2, size(x)
+       text = text // ', ' // number_text(x(i))
+    end do
+  end function list
 
 end program lorenz_discovery

@@ -21,8 +21,8 @@ module lorenz_methods
   !> Weak form: test-function exponents, and window half-widths in time
   !> units (those below 2 samples or above half the data are skipped).
   integer, parameter, public :: WEAK_POWERS(3) = [2, 4, 8]
-  real(c_double), parameter, public :: WEAK_HALF_WIDTHS(7) = [0.02_c_double, 0.05_c_double, 0.1_c_double, &
-       0.2_c_double, 0.3_c_double, 0.5_c_double, 0.8_c_double]
+  real(c_double), parameter, public :: WEAK_HALF_WIDTHS(8) = [0.02_c_double, 0.05_c_double, 0.1_c_double, &
+       0.2_c_double, 0.3_c_double, 0.5_c_double, 0.8_c_double, 1.2_c_double]
   !> Length of the validation segments (time units).
   real(c_double), parameter, public :: VALIDATION_TIME = 0.5_c_double
 
@@ -39,7 +39,7 @@ module lorenz_methods
 
   type :: fit_result
      real(c_double) :: xi(NLIB, NVAR) = 0
-     character(len=120) :: hyper = ''
+     character(len=160) :: hyper = ''
      integer(c_int64_t) :: evaluations = 0   ! zoo's loss evaluations
   end type fit_result
 
@@ -110,8 +110,7 @@ contains
     integer :: i
     call fd_system(d%train, d%dt, order, d%scale, a, b)
     do i = 1, size(LAMBDAS)
-       write (label, '(a, g0.3)') 'λ = ', LAMBDAS(i)
-       call add(candidates, d, stlsq(a, b, LAMBDAS(i)), label)
+       call add(candidates, d, stlsq(a, b, LAMBDAS(i)), 'λ = ' // number_text(LAMBDAS(i)))
     end do
     r = chosen(candidates, d)
   end function fit_derivatives
@@ -131,8 +130,8 @@ contains
        do k = 1, size(WEAK_POWERS)
           call weak_system(d%train, d%dt, m, WEAK_POWERS(k), d%scale, a, b)
           do i = 1, size(lambdas)
-             write (label, '(a, g0.3, a, i0, a, g0.3)') 'window ±', m * d%dt, ', p = ', WEAK_POWERS(k), &
-                  ', λ = ', lambdas(i)
+             label = 'window ±' // number_text(m * d%dt) // ', p = ' // number_text(WEAK_POWERS(k)) // &
+                  ', λ = ' // number_text(lambdas(i))
              call add(candidates, d, stlsq(a, b, lambdas(i)), label)
           end do
        end do
@@ -200,22 +199,16 @@ contains
        end do
        c = merge(c, 0.0_c_double, active)
        path(:, :, i) = c
-       write (label, '(a, g0.3)') 'λ = ', LAMBDAS(i)
-       call add(candidates, d, c, label)
+       call add(candidates, d, c, 'λ = ' // number_text(LAMBDAS(i)))
        if (debug) write (*, '(a, f6.3, i4, es11.3, es11.3)') ' dbg lambda', LAMBDAS(i), count(active), &
             mean_validation(c), coefficient_error(from_scaled(c, d%scale))
     end do
     k = select_candidate(candidates%errors(:, 1:candidates%n), candidates%terms(1:candidates%n))
-    if (debug) then
-       do i = 1, candidates%n
-          write (*, '(a, i3, 40es9.1)') ' dbg seg', candidates%terms(i), candidates%errors(:, i)
-       end do
-    end if
     active = path(:, :, k) /= 0
     r%xi = from_scaled(path(:, :, k), d%scale)
     best = mean_validation(path(:, :, k))
-    write (r%hyper, '(5a, i0, a)') 'start: ', trim(start), '; ', trim(candidates%label(k)), &
-         ' after ', best_round * settings%iterations, ' dense iterations; no polish'
+    r%hyper = 'start ' // trim(start) // '; ' // number_text(best_round * settings%iterations) // &
+         ' dense iterations; ' // trim(candidates%label(k)) // '; no polish'
     do i = 1, size(settings%polish_times)
        do j = 1, size(settings%polish_lrs)
           c = path(:, :, k)
@@ -229,9 +222,9 @@ contains
           if (e < best) then
              best = e
              r%xi = from_scaled(c, d%scale)
-             write (r%hyper, '(5a, i0, a, g0.3, a, g0.3)') 'start: ', trim(start), '; ', trim(candidates%label(k)), &
-                  ' after ', best_round * settings%iterations, ' dense iterations; polish segments ', &
-                  settings%polish_times(i), ', lr ', settings%polish_lrs(j)
+             r%hyper = 'start ' // trim(start) // '; ' // number_text(best_round * settings%iterations) // &
+                  ' dense iterations; ' // trim(candidates%label(k)) // '; polish segments ' // &
+                  number_text(settings%polish_times(i)) // ', lr ' // number_text(settings%polish_lrs(j))
           end if
        end do
     end do
@@ -256,8 +249,8 @@ contains
     integer :: n
     errors = validation_errors(from_scaled(c, d%scale), d%val, d%every, d%val_horizon, d%scale)
     if (.not. allocated(candidates%c)) then
-       allocate (candidates%c(NLIB, NVAR, 512), candidates%errors(size(errors), 512), &
-            candidates%terms(512), candidates%label(512))
+       allocate (candidates%c(NLIB, NVAR, 1024), candidates%errors(size(errors), 1024), &
+            candidates%terms(1024), candidates%label(1024))
     end if
     n = candidates%n + 1
     if (n > size(candidates%terms)) error stop 'lorenz_methods: too many candidates'

@@ -86,8 +86,8 @@ contains
     write (u, '(a)') '  "tables": ['
     do i = 1, size(dts)
        write (u, '(a)') '    {'
-       write (u, '(a, g0.2, a)') '      "id": "dt-', dts(i), '",'
-       write (u, '(a, g0.2, a, i0, a)') '      "title": "Lorenz-63 sampled every ', dts(i), &
+       write (u, '(3a)') '      "id": "dt-', number_text(dts(i)), '",'
+       write (u, '(3a, i0, a)') '      "title": "Lorenz-63 sampled every ', number_text(dts(i)), &
             ' time units; median [min, max] over ', size(runs, 2), ' draws",'
        write (u, '(a)') '      "columns": ['
        write (u, '(a)') '        {"key": "noise", "label": "noise"},'
@@ -95,7 +95,7 @@ contains
        write (u, '(a)') '        {"key": "coef_error", "label": "coefficient error", "agg": "median-range", &
             &"format": ".1e"},'
        write (u, '(a)') '        {"key": "coef_error", "label": "vs best baseline", "agg": "ratio", "by": "role", &
-            &"of": "best baseline", "same": ["noise"], "format": ".2f"},'
+            &"of": "best baseline", "same": ["noise"], "format": ".2g"},'
        write (u, '(a)') '        {"key": "forecast_error", "label": "forecast error", "agg": "median-range", &
             &"format": ".1e"},'
        write (u, '(a)') '        {"key": "terms", "label": "terms found /7", "agg": "median", "format": ".0f"},'
@@ -103,7 +103,7 @@ contains
        write (u, '(a)') '        {"key": "exact", "label": "exact support", "agg": "count-true"},'
        write (u, '(a)') '        {"key": "evaluations", "label": "loss evaluations", "agg": "median", &
             &"format": ".2g"},'
-       write (u, '(a)') '        {"key": "tuned", "label": "chosen on validation"}'
+       write (u, '(a)') '        {"key": "tuned", "label": "tuned on validation"}'
        write (u, '(a)') '      ],'
        write (u, '(a)') '      "rows": ['
        do k = 1, size(noises)
@@ -115,8 +115,8 @@ contains
           write (noise_label, '(g0, a)') nint(100 * noises(k)), '%'
           if (noises(k) == 0) noise_label = '0'
           do m = 1, NMETHODS
-             write (u, '(7a, l1, a)') '        {"noise": "', trim(noise_label), '", "method": "', &
-                  trim(METHOD_NAMES(m)), '", "tuned": "', trim(TUNED(m)), '", "bold": ', m == NMETHODS, ','
+             write (u, '(9a)') '        {"noise": "', trim(noise_label), '", "method": "', &
+                  trim(METHOD_NAMES(m)), '", "tuned": "', trim(TUNED(m)), '", "bold": ', boolean(m == NMETHODS), ','
              if (m == NMETHODS) then
                 write (u, '(a)') '         "role": "zoo",'
              else
@@ -124,11 +124,11 @@ contains
              end if
              write (u, '(a)') '         "runs": ['
              do j = 1, size(runs, 2)
-                write (u, '(a, i0, 5a, i0, a, i0, a, l1, a, i0, 3a)') '           {"draw": ', j, &
+                write (u, '(a, i0, 5a, i0, a, i0, 3a, i0, 3a)') '           {"draw": ', j, &
                      ', "coef_error": ', number(runs(m, j, k, i)%coef_error), &
                      ', "forecast_error": ', number(runs(m, j, k, i)%forecast), &
                      ', "terms": ', runs(m, j, k, i)%found, ', "false_terms": ', runs(m, j, k, i)%false_terms, &
-                     ', "exact": ', runs(m, j, k, i)%exact, ', "evaluations": ', runs(m, j, k, i)%evaluations, &
+                     ', "exact": ', boolean(runs(m, j, k, i)%exact), ', "evaluations": ', runs(m, j, k, i)%evaluations, &
                      ', "chosen": "', trim(runs(m, j, k, i)%chosen), '"}' // trim(merge(',', ' ', j < size(runs, 2)))
              end do
              write (u, '(a)') '         ]}' // trim(merge(',', ' ', m < NMETHODS .or. k < size(noises)))
@@ -141,6 +141,12 @@ contains
     write (u, '(a)') '}'
     close (u)
   contains
+    function boolean(b) result(text)
+      logical, intent(in) :: b
+      character(len=:), allocatable :: text
+      text = trim(merge('true ', 'false', b))
+    end function boolean
+
     function number(x) result(text)
       real(c_double), intent(in) :: x
       character(len=:), allocatable :: text

@@ -30,7 +30,7 @@ module lorenz_system
 
   public :: true_coefficients, library, rk4_step, advance, on_attractor, observe
   public :: standard_deviation, to_scaled, from_scaled, new_stream, uniform, normal
-  public :: support_counts, coefficient_error
+  public :: support_counts, coefficient_error, number_text
 
 contains
 
@@ -206,5 +206,32 @@ contains
     u2 = uniform(rng)
     g = sqrt(-2 * log(u1)) * cos(6.283185307179586_c_double * u2)
   end function normal
+
+  !> A number as people write it: 20, 0.5, 0.0005 (six decimals at most).
+  function number_text(x) result(text)
+    class(*), intent(in) :: x
+    character(len=:), allocatable :: text
+    character(len=40) :: buffer
+    integer :: n
+    select type (x)
+    type is (integer)
+       write (buffer, '(i0)') x
+    type is (real(c_double))
+       write (buffer, '(f0.6)') x
+       buffer = adjustl(buffer)
+       n = len_trim(buffer)
+       do while (buffer(n:n) == '0')
+          n = n - 1
+       end do
+       if (buffer(n:n) == '.') n = n - 1
+       buffer = buffer(1:n)
+       if (buffer(1:1) == '.') buffer = '0' // buffer
+       if (buffer(1:2) == '-.') buffer = '-0' // buffer(2:)
+       if (n == 0) buffer = '0'
+    class default
+       buffer = '?'
+    end select
+    text = trim(buffer)
+  end function number_text
 
 end module lorenz_system
