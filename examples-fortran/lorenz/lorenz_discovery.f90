@@ -160,7 +160,8 @@ contains
     text = 'Data: Lorenz-63 (sigma 10, rho 28, beta 8/3) integrated by RK4 at step 0.0005 (20 substeps of &
          &the model''s step 0.01), sampled every dt in {' // list(DTS) // '}, Gaussian noise of {' // &
          list(100 * NOISES) // '}% of each variable''s standard deviation. Each of ' // number_text(DRAWS) // &
-         ' draws has its own initial conditions and noise. Training: one trajectory of ' // number_text(TRAIN_TIME) // &
+         ' draws has its own initial conditions (shared by every dt and noise level) and noise. Training: &
+         &one trajectory of ' // number_text(TRAIN_TIME) // &
          ' time units. Validation: a second trajectory from another initial condition, ' // &
          number_text(VALIDATION_SPAN) // ' time units, same dt and noise, cut into segments of ' // &
          number_text(VALIDATION_TIME) // ' time units. Test: ' // number_text(TEST_STATES) // ' noise-free states 1 time &
@@ -172,7 +173,8 @@ contains
          &mean squared misfit (in standard deviations) after fitting the segment''s initial state by &
          &Gauss-Newton; the candidates whose mean log error exceeds the lowest by at most one standard &
          &error of the paired per-segment differences are acceptable, and the one with the fewest terms &
-         &wins (misfits below 1e-8 count as 1e-8). Thresholds lambda act on coefficients in scaled units &
+         &wins, ties to the lower mean log error (misfits below 1e-8 count as 1e-8 in the test, not in the &
+         &tie-break). Thresholds lambda act on coefficients in scaled units &
          &(inputs / their standard deviations, derivatives / (10 x standard deviation)); grid {' // &
          list(LAMBDAS) // '} (0 = no threshold) for every method. FD2 / FD4 + STLSQ: central differences &
          &of order 2 / 4 at the samples, sequentially thresholded least squares (QR); lambda tuned. Weak &
