@@ -106,7 +106,6 @@ contains
     type(fit_result) :: r
     type(pool) :: candidates
     real(c_double), allocatable :: a(:, :), b(:, :)
-    character(len=120) :: label
     integer :: i
     call fd_system(d%train, d%dt, order, d%scale, a, b)
     do i = 1, size(LAMBDAS)
@@ -161,7 +160,7 @@ contains
     type(shooting), target :: p
     real(c_double) :: c(NLIB, NVAR), best_c(NLIB, NVAR), path(NLIB, NVAR, size(LAMBDAS)), best, e
     logical :: active(NLIB, NVAR), next(NLIB, NVAR)
-    character(len=120) :: start, label
+    character(len=120) :: start
     integer(c_int64_t) :: evaluations
     integer :: i, j, round, best_round, k, horizon
     evaluations = 0
