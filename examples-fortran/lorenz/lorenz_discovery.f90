@@ -1,367 +1,213 @@
 !> Equation discovery through a black-box integrator: Lorenz-63.
 !>
-!> A legacy-style RK4 integrator advances a 3-variable ODE whose right-hand
-!> side calls a network: polynomial features of (x, y, z) up to degree 2
-!> followed by a linear layer, so the weights are the coefficients of the
-!> equations (a SINDy library). zoo sees only the multi-step trajectory
-!> error of short segments of observed Lorenz-63 trajectories (sigma = 10,
-!> rho = 28, beta = 8/3, sampled at dt = 0.01): no derivatives and no
-!> access to the true right-hand side. Sequential thresholding (prune the
-!> small coefficients, train on) makes the model sparse.
+!> A legacy-style RK4 integrator (step 0.01) advances a 3-variable ODE
+!> whose right-hand side calls a network: the monomials of (x, y, z) up to
+!> degree 2 followed by a linear layer, so the weights are the
+!> coefficients of the equations (a SINDy library). zoo sees only how far
+!> the integrated trajectory segments land from noisy observations of
+!> Lorenz-63 (sigma = 10, rho = 28, beta = 8/3) sampled every dt: no
+!> derivatives of the data. The observations come from RK4 at a step 20
+!> times finer than the model's, so no method meets the data in the
+!> model's own discretisation error.
 !>
-!> Baseline on the same data: central finite-difference derivatives plus
-!> sequentially thresholded least squares (SINDy's STLSQ), below.
+!> Baselines in the same program, on the same data: finite differences of
+!> order 2 and 4 + STLSQ, and weak SINDy. Every method's hyper-parameters
+!> are chosen on a separate validation trajectory by the same rule; the
+!> test is the coefficient error against the truth and forecasts from
+!> unseen states.
 !>
-!> Usage: lorenz_discovery [--quick]
-!>   prints, for noise-free data and for 1% noise, each method's recovered
-!>   terms, false positives, relative coefficient error and forecast error.
-!>   --quick: noise-free only, shorter training; stops with code 1 unless
-!>   zoo recovers exactly the 7 true terms.
-module lorenz_problem
-  use, intrinsic :: iso_c_binding
-  use, intrinsic :: ieee_arithmetic, only: ieee_value, ieee_positive_inf
-  use zoo
+!> Usage: lorenz_discovery [--quick | --full [FILE] | --one DT NOISE DRAW]
+!>   (none)   dt = 0.1, 1% noise, one draw: every method, with equations
+!>   --one    the same for one data set of the grid
+!>   --full   the grid (dt, noise, 5 draws, 4 methods) into FILE, by
+!>            default results/lorenz.json
+!>   --quick  dt = 0.1, 1% noise, 3 draws, a cheaper zoo; stops with code 1
+!>            unless zoo finds exactly the 7 terms in at least 2 draws and
+!>            its median coefficient error is below FD2 + STLSQ's
+program lorenz_discovery
+  use, intrinsic :: iso_c_binding, only: c_double
+  use lorenz_system
+  use lorenz_methods
+  use lorenz_report
+  use lorenz_scores, only: TEST_STATES, TEST_TIME
   implicit none
-  integer, parameter :: NVAR = 3, NLIB = 10      ! library: 1, x, y, z, x^2, xy, xz, y^2, yz, z^2
-  integer, parameter :: NDATA = 2000, NSEG = 40, HORIZON = 10
-  real(c_double), parameter :: DT = 0.01_c_double
-  real(c_double), parameter :: SIGMA = 10, RHO = 28, BETA = 8.0_c_double / 3
-  character(len=4), parameter :: TERM_NAMES(NLIB) = &
-       [character(len=4) :: '1', 'x', 'y', 'z', 'x^2', 'xy', 'xz', 'y^2', 'yz', 'z^2']
+  real(c_double), parameter :: TRAIN_TIME = 10, VALIDATION_SPAN = 20
+  real(c_double), parameter :: DTS(3) = [0.01_c_double, 0.05_c_double, 0.1_c_double]
+  real(c_double), parameter :: NOISES(3) = [0.0_c_double, 0.01_c_double, 0.05_c_double]
+  integer, parameter :: DRAWS = 5
+  character(len=*), parameter :: REPRODUCE = './build/examples-fortran/lorenz/lorenz_discovery --full'
+  type(zoo_settings) :: full, quick
+  type(run_score), allocatable :: runs(:, :, :, :)
+  character(len=256) :: arg, path
+  real(c_double) :: dt, noise
+  integer :: draw, i, k, j
 
-  !> The network works in scaled units, as a host code would set it up:
-  !> inputs s / scale, and ds/dt = RATE * scale * output, so that every
-  !> feature and coefficient is of order one.
-  real(c_double), parameter :: RATE = 10
+  full%polish_times = [0.5_c_double, 1.0_c_double]
+  full%polish_lrs = [0.001_c_double, 0.01_c_double]
+  ! The ctest's budget: one dense round and a single polish.
+  quick = full
+  quick%rounds = 1
+  quick%path_time = 0.2_c_double
+  quick%polish_times = [0.5_c_double]
+  quick%polish_lrs = [0.01_c_double]
 
-  !> What the loss callback needs.
-  type :: segments
-     real(c_double) :: observed(NVAR, 0:HORIZON, NSEG)
-     real(c_double) :: scale(NVAR)
-  end type segments
+  ! LORENZ_DEBUG=1 prints zoo's stages (validation scores, path, polish).
+  call get_environment_variable('LORENZ_DEBUG', arg)
+  debug = len_trim(arg) > 0
+  call get_command_argument(1, arg)
+  select case (trim(arg))
+  case ('--full')
+     path = 'results/lorenz.json'
+     call get_command_argument(2, arg)
+     if (len_trim(arg) > 0) path = arg
+     allocate (runs(NMETHODS, DRAWS, size(NOISES), size(DTS)))
+     call print_header()
+     do i = 1, size(DTS)
+        do k = 1, size(NOISES)
+           do j = 1, DRAWS
+              call run_all(DTS(i), NOISES(k), j, full, .false., runs(:, j, k, i))
+           end do
+        end do
+     end do
+     call write_results(trim(path), REPRODUCE, protocol(), DTS, NOISES, runs)
+     write (*, '(2a)') 'wrote ', trim(path)
+  case ('--quick')
+     call quick_check()
+  case ('--one')
+     call get_command_argument(2, arg)
+     read (arg, *) dt
+     call get_command_argument(3, arg)
+     read (arg, *) noise
+     call get_command_argument(4, arg)
+     read (arg, *) draw
+     allocate (runs(NMETHODS, 1, 1, 1))
+     call print_header()
+     call run_all(dt, noise, draw, full, .true., runs(:, 1, 1, 1))
+  case ('')
+     allocate (runs(NMETHODS, 1, 1, 1))
+     call print_header()
+     call run_all(0.1_c_double, 0.01_c_double, 1, full, .true., runs(:, 1, 1, 1))
+  case default
+     write (*, '(a)') 'usage: lorenz_discovery [--quick | --full [FILE] | --one DT NOISE DRAW]'
+     stop 2
+  end select
 
 contains
 
-  !> The true coefficients in the library's order, one column per equation.
-  function true_coefficients() result(xi)
-    real(c_double) :: xi(NLIB, NVAR)
-    xi = 0
-    xi(2, 1) = -SIGMA; xi(3, 1) = SIGMA
-    xi(2, 2) = RHO; xi(3, 2) = -1; xi(7, 2) = -1
-    xi(4, 3) = -BETA; xi(6, 3) = 1
-  end function true_coefficients
-
-  !> The library of one state.
-  pure function library(s) result(theta)
-    real(c_double), intent(in) :: s(NVAR)
-    real(c_double) :: theta(NLIB)
-    theta = [1.0_c_double, s(1), s(2), s(3), s(1)**2, s(1) * s(2), s(1) * s(3), s(2)**2, s(2) * s(3), s(3)**2]
-  end function library
-
-  !> One RK4 step of ds/dt = xi' library(s) for every column of s.
-  subroutine rk4_coefficients(xi, s)
-    real(c_double), intent(in) :: xi(NLIB, NVAR)
-    real(c_double), intent(inout) :: s(:, :)
-    real(c_double), dimension(NVAR, size(s, 2)) :: k1, k2, k3, k4
-    call rhs(s, k1)
-    call rhs(s + 0.5_c_double * DT * k1, k2)
-    call rhs(s + 0.5_c_double * DT * k2, k3)
-    call rhs(s + DT * k3, k4)
-    s = s + DT / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-  contains
-    subroutine rhs(state, ds)
-      real(c_double), intent(in) :: state(:, :)
-      real(c_double), intent(out) :: ds(:, :)
-      integer :: j
-      do j = 1, size(state, 2)
-         ds(:, j) = matmul(library(state(:, j)), xi)
-      end do
-    end subroutine rhs
-  end subroutine rk4_coefficients
-
-  !> The legacy integrator with the network as right-hand side: one RK4
-  !> step for every column of s; the network sees all columns as a batch.
-  subroutine rk4_network(candidate, scale, s, stat)
-    type(c_ptr), intent(in) :: candidate
-    real(c_double), intent(in) :: scale(NVAR)
-    real(c_double), intent(inout) :: s(:, :)
-    integer, intent(out) :: stat
-    real(c_double), dimension(NVAR, size(s, 2)) :: k1, k2, k3, k4
-    call rhs(s, k1)
-    if (stat == 0) call rhs(s + 0.5_c_double * DT * k1, k2)
-    if (stat == 0) call rhs(s + 0.5_c_double * DT * k2, k3)
-    if (stat == 0) call rhs(s + DT * k3, k4)
-    if (stat == 0) s = s + DT / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-  contains
-    subroutine rhs(state, ds)
-      real(c_double), intent(in) :: state(:, :)
-      real(c_double), intent(out) :: ds(:, :)
-      call zoo_candidate_forward_batch(candidate, state / spread(scale, 2, size(state, 2)), ds, stat)
-      ds = RATE * spread(scale, 2, size(state, 2)) * ds
-    end subroutine rhs
-  end subroutine rk4_network
-
-  !> zoo's loss: the scaled mean squared error of every segment integrated
-  !> HORIZON steps from its first observed state. Blow-ups give +inf,
-  !> which zoo drops (nonfinite=skip).
-  function trajectory_loss(userdata, candidate, loss) bind(c) result(status)
-    type(c_ptr), value :: userdata, candidate
-    real(c_double), intent(out) :: loss
-    integer(c_int32_t) :: status
-    type(segments), pointer :: p
-    real(c_double) :: s(NVAR, NSEG)
-    integer :: t, j, stat
-    call c_f_pointer(userdata, p)
-    s = p%observed(:, 0, :)
-    loss = 0
-    status = 0
-    do t = 1, HORIZON
-       call rk4_network(candidate, p%scale, s, stat)
-       if (stat /= 0) then
-          status = 1
-          return
-       end if
-       if (any(abs(s) > 1e6_c_double)) then
-          loss = ieee_value(loss, ieee_positive_inf)   ! the candidate blew up
-          return
-       end if
-       do j = 1, NSEG
-          loss = loss + sum(((s(:, j) - p%observed(:, t, j)) / p%scale)**2)
-       end do
+  !> Every method on one data set of the grid.
+  subroutine run_all(dt, noise, draw, settings, equations, scores)
+    real(c_double), intent(in) :: dt, noise
+    integer, intent(in) :: draw
+    type(zoo_settings), intent(in) :: settings
+    logical, intent(in) :: equations
+    type(run_score), intent(out) :: scores(NMETHODS)
+    type(dataset) :: d
+    type(fit_result) :: r
+    integer :: m
+    call make_dataset(dt, noise, draw, TRAIN_TIME, VALIDATION_SPAN, d)
+    do m = 1, NMETHODS
+       select case (m)
+       case (1)
+          r = fit_derivatives(d, 2)
+       case (2)
+          r = fit_derivatives(d, 4)
+       case (3)
+          r = fit_weak(d, LAMBDAS)
+       case default
+          r = fit_zoo(d, settings, draw)
+       end select
+       scores(m) = score_run(d, r)
+       call print_run(d, draw, m, scores(m))
+       if (equations) call print_equations(r%xi)
     end do
-    loss = loss / (NVAR * NSEG * HORIZON)
-  end function trajectory_loss
+    flush (6)
+  end subroutine run_all
 
-  !> Observations: the true system integrated by RK4 at DT from a point on
-  !> the attractor, plus Gaussian noise of `noise` times each variable's
-  !> standard deviation.
-  subroutine observe(states, noise, seed)
-    real(c_double), intent(out) :: states(NVAR, 0:NDATA)
-    real(c_double), intent(in) :: noise
-    integer, intent(in) :: seed
-    real(c_double) :: s(NVAR, 1), xi(NLIB, NVAR), sd(NVAR), u(2)
-    integer :: t, v
-    integer, allocatable :: state(:)
-    xi = true_coefficients()
-    s(:, 1) = [-8.0_c_double, 7.0_c_double, 27.0_c_double]
-    do t = 1, 500       ! onto the attractor
-       call rk4_coefficients(xi, s)
+  !> The ctest: a qualitative claim over three draws, not one run.
+  subroutine quick_check()
+    type(dataset) :: d
+    type(run_score) :: zoo_runs(3), fd2_runs(3)
+    integer :: j, exact
+    real(c_double) :: zoo_median, fd2_median
+    call print_header()
+    do j = 1, 3
+       call make_dataset(0.1_c_double, 0.01_c_double, j, TRAIN_TIME, VALIDATION_SPAN, d)
+       fd2_runs(j) = score_run(d, fit_derivatives(d, 2))
+       call print_run(d, j, 1, fd2_runs(j))
+       zoo_runs(j) = score_run(d, fit_zoo(d, quick, j))
+       call print_run(d, j, NMETHODS, zoo_runs(j))
     end do
-    do t = 0, NDATA
-       states(:, t) = s(:, 1)
-       call rk4_coefficients(xi, s)
-    end do
-    if (noise > 0) then
-       call random_seed(size=v)
-       allocate (state(v))
-       state = seed + [(17 * t, t = 1, v)]
-       call random_seed(put=state)
-       sd = standard_deviation(states)
-       do t = 0, NDATA
-          do v = 1, NVAR
-             call random_number(u)
-             states(v, t) = states(v, t) + noise * sd(v) * &
-                  sqrt(-2 * log(1 - u(1))) * cos(6.283185307179586_c_double * u(2))
-          end do
-       end do
+    exact = count(zoo_runs%exact)
+    zoo_median = median3(zoo_runs%coef_error)
+    fd2_median = median3(fd2_runs%coef_error)
+    write (*, '(a, i0, a, es9.2, a, es9.2, a)') 'zoo: exact support in ', exact, &
+         '/3 draws; median coefficient error ', zoo_median, ' (FD2 + STLSQ: ', fd2_median, ')'
+    if (exact < 2 .or. .not. zoo_median < fd2_median) then
+       write (*, '(a)') 'FAILED: zoo must find exactly the 7 terms in 2 of 3 draws and beat FD2 + STLSQ'
+       stop 1
     end if
-  end subroutine observe
+  end subroutine quick_check
 
-  function standard_deviation(states) result(sd)
-    real(c_double), intent(in) :: states(:, 0:)
-    real(c_double) :: sd(NVAR)
-    integer :: v, n
-    n = size(states, 2)
-    do v = 1, NVAR
-       sd(v) = sqrt(sum((states(v, :) - sum(states(v, :)) / n)**2) / (n - 1))
+  pure function median3(x) result(m)
+    real(c_double), intent(in) :: x(3)
+    real(c_double) :: m
+    m = max(min(x(1), x(2)), min(max(x(1), x(2)), x(3)))
+  end function median3
+
+  !> The protocol, from the constants the program runs with.
+  function protocol() result(text)
+    character(len=:), allocatable :: text
+    text = 'Data: Lorenz-63 (sigma 10, rho 28, beta 8/3) integrated by RK4 at step 0.0005 (20 substeps of &
+         &the model''s step 0.01), sampled every dt in {' // list(DTS) // '}, Gaussian noise of {' // &
+         list(100 * NOISES) // '}% of each variable''s standard deviation. Each of ' // number_text(DRAWS) // &
+         ' draws has its own initial conditions (shared by every dt and noise level) and noise. Training: &
+         &one trajectory of ' // number_text(TRAIN_TIME) // &
+         ' time units. Validation: a second trajectory from another initial condition, ' // &
+         number_text(VALIDATION_SPAN) // ' time units, same dt and noise, cut into segments of ' // &
+         number_text(VALIDATION_TIME) // ' time units. Test: ' // number_text(TEST_STATES) // ' noise-free states 1 time &
+         &unit apart on a third trajectory, forecast ' // number_text(TEST_TIME) // ' time unit by the learned and &
+         &the true equations (both at step 0.0005): RMS error in standard deviations; coefficient error = &
+         &||xi - xi_true|| / ||xi_true|| over the 30 coefficients of the library (1, x, y, z, x^2, xy, xz, &
+         &y^2, yz, z^2); terms found, false terms, exact support = 7 found and none false. '
+    text = text // 'Selection, the same for every method: a model''s validation error on a segment is its &
+         &mean squared misfit (in standard deviations) after fitting the segment''s initial state by &
+         &Gauss-Newton; the candidates whose mean log error exceeds the lowest by at most one standard &
+         &error of the paired per-segment differences are acceptable, and the one with the fewest terms &
+         &wins, ties to the lower mean log error (misfits below 1e-8 count as 1e-8 in the test, not in the &
+         &tie-break). Thresholds lambda act on coefficients in scaled units &
+         &(inputs / their standard deviations, derivatives / (10 x standard deviation)); grid {' // &
+         list(LAMBDAS) // '} (0 = no threshold) for every method. FD2 / FD4 + STLSQ: central differences &
+         &of order 2 / 4 at the samples, sequentially thresholded least squares (QR); lambda tuned. Weak &
+         &SINDy: test functions (1 - u^2)^p on windows centred at every sample, half-width in {' // &
+         list(WEAK_HALF_WIDTHS) // '} time units (those of at least 2 samples), p in {' // &
+         list(real(WEAK_POWERS, c_double)) // '}, trapezoidal rule, STLSQ; half-width, p and lambda tuned. '
+    text = text // 'zoo: the network inside the model''s RK4 (step 0.01: dt / 0.01 steps between samples), &
+         &CGE-central, Adam with a cosine decay to lr / 10^4, 2 threads. Its loss: the misfit of the &
+         &training trajectory cut into segments, each integrated from its own initial state, with the &
+         &misfit''s first-order dependence on those states projected out (the states re-fitted by &
+         &Gauss-Newton every ' // number_text(full%refine_every) // ' iterations), so noise in the observed states &
+         &does not bias the coefficients. Start: the weak form''s dense least squares (lambda = 0, window &
+         &and p chosen on validation). Dense training on segments of ' // number_text(full%path_time) // &
+         ' time units: ' // number_text(full%rounds) // ' rounds of ' // number_text(full%iterations) // &
+         ' iterations at lr ' // number_text(full%lr) // '; the round (0 = the start) with the best validation score &
+         &is kept. Threshold path: for each lambda of the grid in turn, prune, refit ' // &
+         number_text(full%refit_iterations) // ' iterations at lr ' // number_text(full%refit_lr) // ', prune and refit once &
+         &more if the refit left coefficients below lambda; the selection rule picks the lambda. Polish of &
+         &the chosen support: segments of {' // list(full%polish_times) // '} time units x lr {' // &
+         list(full%polish_lrs) // '}, ' // number_text(full%polish_iterations) // ' iterations each, or none: the &
+         &best validation score is kept. Loss evaluations: zoo''s, per run (the baselines integrate only to &
+         &validate). Best baseline per (dt, noise): the lowest median test coefficient error among the three, &
+         &in hindsight.'
+  end function protocol
+
+  function list(x) result(text)
+    real(c_double), intent(in) :: x(:)
+    character(len=:), allocatable :: text
+    integer :: i
+    text = number_text(x(1))
+    do i = 2, size(x)
+       text = text // ', ' // number_text(x(i))
     end do
-  end function standard_deviation
+  end function list
 
-  !> Sequentially thresholded least squares on finite-difference
-  !> derivatives (the SINDy baseline).
-  function stlsq(states, threshold) result(xi)
-    real(c_double), intent(in) :: states(NVAR, 0:NDATA), threshold
-    real(c_double) :: xi(NLIB, NVAR)
-    real(c_double) :: theta(NDATA - 1, NLIB), dsdt(NDATA - 1, NVAR)
-    logical :: keep(NLIB, NVAR)
-    integer :: t, v, round
-    do t = 1, NDATA - 1
-       theta(t, :) = library(states(:, t))
-       dsdt(t, :) = (states(:, t + 1) - states(:, t - 1)) / (2 * DT)
-    end do
-    keep = .true.
-    do round = 1, 10
-       do v = 1, NVAR
-          xi(:, v) = least_squares(theta, dsdt(:, v), keep(:, v))
-       end do
-       keep = abs(xi) >= threshold
-    end do
-    where (.not. keep) xi = 0
-  end function stlsq
-
-  !> Least squares restricted to the kept columns (normal equations,
-  !> Gaussian elimination with partial pivoting).
-  function least_squares(a, b, keep) result(x)
-    real(c_double), intent(in) :: a(:, :), b(:)
-    logical, intent(in) :: keep(:)
-    real(c_double) :: x(size(a, 2))
-    real(c_double), allocatable :: m(:, :), r(:)
-    integer, allocatable :: cols(:)
-    integer :: n, i, k, pivot
-    cols = pack([(i, i = 1, size(a, 2))], keep)
-    n = size(cols)
-    x = 0
-    if (n == 0) return
-    m = matmul(transpose(a(:, cols)), a(:, cols))
-    r = matmul(transpose(a(:, cols)), b)
-    do k = 1, n
-       pivot = k - 1 + maxloc(abs(m(k:, k)), 1)
-       m([k, pivot], :) = m([pivot, k], :)
-       r([k, pivot]) = r([pivot, k])
-       do i = k + 1, n
-          r(i) = r(i) - m(i, k) / m(k, k) * r(k)
-          m(i, :) = m(i, :) - m(i, k) / m(k, k) * m(k, :)
-       end do
-    end do
-    do k = n, 1, -1
-       r(k) = (r(k) - dot_product(m(k, k + 1:), r(k + 1:))) / m(k, k)
-    end do
-    x(cols) = r
-  end function least_squares
-
-  !> The network's weights as library coefficients in the original units:
-  !> W is outputs x 9 features (row-major in zoo's layout), the bias is the
-  !> constant term; undo the scaling of inputs and outputs.
-  function coefficients_of(params, scale) result(xi)
-    real(c_double), intent(in) :: params(:), scale(NVAR)
-    real(c_double) :: xi(NLIB, NVAR)
-    real(c_double) :: feature_scale(NLIB)
-    integer :: v
-    feature_scale = library(scale)
-    do v = 1, NVAR
-       xi(1, v) = params(3 * 9 + v)
-       xi(2:, v) = params((v - 1) * 9 + 1:v * 9)
-       xi(:, v) = xi(:, v) * RATE * scale(v) / feature_scale
-    end do
-  end function coefficients_of
-
-  !> Terms found, false terms, relative coefficient error, and the RMS
-  !> forecast error (in units of each variable's standard deviation) over
-  !> 0.5 time units from 20 unseen states on the attractor.
-  subroutine report(method, noise, xi, ok)
-    character(len=*), intent(in) :: method
-    real(c_double), intent(in) :: noise, xi(NLIB, NVAR)
-    logical, intent(out) :: ok
-    real(c_double) :: truth(NLIB, NVAR), fresh(NVAR, 0:NDATA), sd(NVAR)
-    real(c_double) :: a(NVAR, 20), b(NVAR, 20), error, forecast
-    integer :: found, false_terms, t
-    truth = true_coefficients()
-    found = count(xi /= 0 .and. truth /= 0)
-    false_terms = count(xi /= 0 .and. truth == 0)
-    error = norm2(xi - truth) / norm2(truth)
-    call observe(fresh, 0.0_c_double, 0)
-    sd = standard_deviation(fresh)
-    ! Unseen states: further along the attractor than the training data.
-    a = fresh(:, NDATA - 19 * 50:NDATA:50)
-    call continue_true(a)
-    b = a
-    forecast = 0
-    do t = 1, 50
-       call rk4_coefficients(truth, a)
-       call rk4_coefficients(xi, b)
-       forecast = forecast + sum(((a - b) / spread(sd, 2, 20))**2)
-    end do
-    forecast = sqrt(forecast / (50 * 20 * NVAR))
-    write (*, '(a8, f7.2, a, i4, a, i6, es13.3, es13.3)') method, 100 * noise, '%', found, '/7', &
-         false_terms, error, forecast
-    ok = found == 7 .and. false_terms == 0
-  contains
-    subroutine continue_true(s)
-      real(c_double), intent(inout) :: s(:, :)
-      integer :: k
-      do k = 1, 3000
-         call rk4_coefficients(truth, s)
-      end do
-    end subroutine continue_true
-  end subroutine report
-
-  subroutine print_equations(xi)
-    real(c_double), intent(in) :: xi(NLIB, NVAR)
-    character(len=*), parameter :: lhs(NVAR) = ['dx/dt', 'dy/dt', 'dz/dt']
-    integer :: v, j
-    do v = 1, NVAR
-       write (*, '(4x, a, a)', advance='no') lhs(v), ' ='
-       do j = 1, NLIB
-          if (xi(j, v) /= 0) write (*, '(sp, f10.4, ss, 1x, a)', advance='no') xi(j, v), trim(TERM_NAMES(j))
-       end do
-       write (*, *)
-    end do
-  end subroutine print_equations
-
-end module lorenz_problem
-
-program lorenz_discovery
-  use, intrinsic :: iso_c_binding
-  use zoo
-  use lorenz_problem
-  implicit none
-  ! Raw units for STLSQ; zoo thresholds its scaled coefficients.
-  real(c_double), parameter :: THRESHOLD = 0.1_c_double, SCALED_THRESHOLD = 0.05_c_double
-  ! Rounds of training, each but the last followed by a thresholding.
-  integer, parameter :: PHASES = 3
-  type(segments), target :: data
-  real(c_double) :: states(NVAR, 0:NDATA), noise, loss, xi(NLIB, NVAR)
-  real(c_double), allocatable :: params(:)
-  type(zoo_model) :: model
-  type(zoo_trainer) :: trainer
-  character(len=16) :: arg
-  logical :: quick, ok, all_ok
-  integer :: level, j, phase, k, iterations, pruned, nlevels
-  real(c_double), parameter :: levels(2) = [0.0_c_double, 0.01_c_double]
-
-  call get_command_argument(1, arg)
-  quick = trim(arg) == '--quick'
-  nlevels = merge(1, 2, quick)
-  iterations = merge(1500, 3000, quick)
-  all_ok = .true.
-  write (*, '(a)') 'Lorenz-63 from trajectories through a black-box RK4 integrator'
-  write (*, '(a8, a8, a6, a6, a13, a13)') 'method', 'noise', 'terms', 'false', 'coef. error', 'forecast'
-  do level = 1, nlevels
-     noise = levels(level)
-     call observe(states, noise, 7)
-     data%scale = standard_deviation(states)
-     do j = 1, NSEG
-        data%observed(:, :, j) = states(:, (j - 1) * (NDATA / NSEG):(j - 1) * (NDATA / NSEG) + HORIZON)
-     end do
-
-     ! zoo: polynomial features (degree 2) + linear layer, from zero.
-     call zoo_model_new_polynomial(model, 3, 2, 3, 1_c_int64_t)
-     allocate (params(zoo_model_num_params(model)))
-     params = 0
-     call zoo_model_set_params(model, params)
-     ! One cosine decay of the learning rate per phase.
-     write (arg, '(i0)') iterations
-     call zoo_trainer_new(trainer, model, 'estimator=cge-central mu=1e-6 optimizer=adam lr=0.1 ' // &
-          'schedule=cosine-restarts lr_min=0.0001 threads=2 schedule_iterations=' // trim(arg))
-     call zoo_model_free(model)
-     do phase = 1, PHASES
-        ! Each phase: train, then prune the coefficients below the threshold.
-        do k = 1, iterations
-           call zoo_step(trainer, trajectory_loss, userdata=c_loc(data), flags=ZOO_THREADSAFE, loss=loss)
-        end do
-        if (phase < PHASES) call zoo_trainer_threshold(trainer, SCALED_THRESHOLD, .true., pruned)
-     end do
-     call zoo_trainer_get_params(trainer, params)
-     xi = coefficients_of(params, data%scale)
-     call zoo_trainer_free(trainer)
-     deallocate (params)
-     call report('zoo', noise, xi, ok)
-     if (.not. quick) call print_equations(xi)
-     all_ok = all_ok .and. ok
-
-     xi = stlsq(states, THRESHOLD)
-     call report('STLSQ', noise, xi, ok)
-     if (.not. quick) call print_equations(xi)
-  end do
-  if (quick .and. .not. all_ok) error stop 1
 end program lorenz_discovery
