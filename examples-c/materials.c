@@ -49,11 +49,11 @@ static const int sizes_full[] = {10, 30, 100, 300};
 /* Data-driven grid: hidden width, Adam rate, decoupled weight decay, epochs. */
 static const int dd_widths[] = {16, 64};
 static const double dd_lrs[] = {0.003, 0.01, 0.03};
-static const double dd_decays[] = {0, 0.01, 0.1, 1};
+static const double dd_decays[] = {0, 0.01, 0.1, 1, 3, 10};
 static const int dd_epochs[] = {1000, 3000, 10000};
 /* Coupled grid: Adam rate, decoupled weight decay, iterations. */
 static const double cp_lrs[] = {0.01, 0.03, 0.1};
-static const double cp_decays[] = {0, 0.1};
+static const double cp_decays[] = {0, 0.1, 1};
 static const int cp_iterations[] = {1000, 3000, 10000};
 /* --quick leaves out the longest training, to stay short. */
 static int cp_iteration_choices = COUNT(cp_iterations);
