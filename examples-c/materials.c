@@ -29,11 +29,11 @@
  * coupled network trains through a solver that is slightly wrong).
  *
  * Usage: materials [--quick | --full [FILE]]
- *   (no flag)  the full protocol, printed;
- *   --full     the same, also written to FILE (results/materials.json);
- *   --quick    exact labels, n = 10, 5 draws x seed 1, the coupled grid
- *              without its longest training; exits 1 unless the coupled
- *              model's median test error is below the data-driven model's.
+ *   --quick    (the default) exact labels, n = 10, 5 draws x seed 1, the
+ *              coupled grid without its longest training; exits 1 unless
+ *              the coupled model's median test error is below the
+ *              data-driven model's;
+ *   --full     the whole protocol, written to FILE (results/materials.json).
  * Independent trainings run on OpenMP threads (OMP_NUM_THREADS) where the
  * compiler has OpenMP; the results do not depend on the number of threads.
  */
@@ -162,7 +162,7 @@ static void append_int_grid(char *buf, size_t size, const int *values, int count
     append_grid(buf, size, v, count);
 }
 
-static void describe_protocol(char *text, size_t size, double model_error, double floor, int draws, int seeds) {
+static void describe_protocol(char *text, size_t size, double model_error, double floor_rms, int draws, int seeds) {
     char dd[256] = "", cp[256] = "";
     append_int_grid(dd, sizeof dd, dd_widths, COUNT(dd_widths));
     append_grid(dd, sizeof dd, dd_lrs, COUNT(dd_lrs));
@@ -188,14 +188,13 @@ static void describe_protocol(char *text, size_t size, double model_error, doubl
              "materials): lr x weight decay x iterations = %s. Reported: test RMS error against the "
              "noise-free truth, median [min, max] over %d draws x %d seeds; 'data-driven / coupled' is the "
              "ratio within each (draw, seed) pair; train fit is the RMS error on the noisy training labels.",
-             coarse_grid.cells, coarse_grid.dt, NOISE, fine_grid.cells, fine_grid.dt, model_error, floor, draws,
+             coarse_grid.cells, coarse_grid.dt, NOISE, fine_grid.cells, fine_grid.dt, model_error, floor_rms, draws,
              TEST_ROWS, seeds, dd, CP_WIDTH, CP_BATCH, cp, draws, seeds);
 }
 
 int main(int argc, char **argv) {
-    const int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    const int full = argc > 1 && strcmp(argv[1], "--full") == 0;
-    if (argc > (full ? 3 : 2) || (argc > 1 && !quick && !full)) {
+    const int full = argc > 1 && strcmp(argv[1], "--full") == 0, quick = !full;
+    if (argc > (full ? 3 : 2) || (argc > 1 && !full && strcmp(argv[1], "--quick") != 0)) {
         fprintf(stderr, "usage: %s [--quick | --full [FILE]]\n", argv[0]);
         return 2;
     }
@@ -210,7 +209,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < TEST_ROWS; i++)
         for (int t = 0; t < MEASURED; t++) model_error += pow(tests[0]->measured[i][t] - tests[1]->measured[i][t], 2);
     model_error = sqrt(model_error / (TEST_ROWS * MEASURED));
-    const double floor = solver_floor(&coarse_grid, tests[VARIANT_MODEL_FORM]);
+    const double floor_rms = solver_floor(&coarse_grid, tests[VARIANT_MODEL_FORM]);
 
     /* Largest first, so that the threads finish together. */
     const int njobs = variants * nsizes * draws * 2;
@@ -227,7 +226,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < njobs; k++) run_job(&jobs[k], (const dataset *const *)tests, seeds);
 
     char protocol[4096];
-    describe_protocol(protocol, sizeof protocol, model_error, floor, draws, seeds);
+    describe_protocol(protocol, sizeof protocol, model_error, floor_rms, draws, seeds);
     report summary = {jobs, njobs, variants, draws, seeds, protocol};
     print_tables(&summary);
     if (full) write_results(&summary, path, "./build/examples-c/materials --full");
