@@ -19,7 +19,7 @@ module burgers_coupling
   private
   public :: CORRECTION, CLOSURE, CORRECTION_SCALE, CLOSURE_SCALE, CORRECTION_INPUTS, CLOSURE_INPUTS
   public :: dataset, coupling, task, make_dataset, rollout, rollout_loss, test_errors
-  public :: correction_pairs, training_loss, interpolated, gaussian
+  public :: correction_pairs, training_loss, interpolated
   public :: NET_NONE, NET_CANDIDATE, NET_MODEL, NET_CONSTANT, NET_SMAGORINSKY
 
   !> Coupling kinds: none (SRC), a zoo candidate, a zoo model, a constant

@@ -10,8 +10,7 @@ module burgers_methods
   use burgers_coupling
   implicit none
   private
-  public :: trained_model, initial_model, train_zo, fit_non, golden_section, validation_error, &
-       CHECK_EVERY, CHUNK_EPOCHS
+  public :: trained_model, initial_model, train_zo, fit_non, golden_section, validation_error
 
   !> ZO-SOL checks its validation error every CHECK_EVERY iterations and
   !> keeps the best weights; NON does so every 5 epochs for the first 100
