@@ -13,6 +13,14 @@
 //!
 //! Only active coordinates move; state is kept per coordinate of θ so that
 //! it survives a change of mask.
+//!
+//! With `lr=auto` the learning rate is not set but adapted from the losses
+//! of consecutive iterations, and a step that raised the loss is taken
+//! back ([`auto_step`]); the schedule is then not applied.
+
+pub mod auto_step;
+
+pub use auto_step::AutoStep;
 
 /// The update rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +61,8 @@ pub struct Schedule {
 pub struct OptimConfig {
     pub kind: OptimizerKind,
     pub lr: f64,
+    /// `lr=auto`: `lr` is ignored and adapted ([`auto_step`]).
+    pub auto_lr: bool,
     /// β of momentum and Nesterov.
     pub momentum: f64,
     pub beta1: f64,
@@ -102,13 +112,15 @@ impl OptimConfig {
     }
 }
 
-/// Optimizer state: first and second moments per coordinate of θ.
+/// Optimizer state: first and second moments per coordinate of θ, and the
+/// `lr=auto` state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Optimizer {
     first: Vec<f64>,
     second: Vec<f64>,
     /// Updates applied so far (Adam's bias correction).
     steps: u64,
+    auto: AutoStep,
 }
 
 impl Optimizer {
@@ -118,6 +130,7 @@ impl Optimizer {
             first: vec![0.0; d],
             second: vec![0.0; d],
             steps: 0,
+            auto: AutoStep::new(d),
         }
     }
 
@@ -130,10 +143,43 @@ impl Optimizer {
     /// State from [`Optimizer::parts`]; both moment vectors have length d.
     pub fn from_parts(first: Vec<f64>, second: Vec<f64>, steps: u64) -> Self {
         debug_assert_eq!(first.len(), second.len());
+        let d = first.len();
         Self {
             first,
             second,
             steps,
+            auto: AutoStep::new(d),
+        }
+    }
+
+    /// The `lr=auto` state (its initial value unless `lr=auto` ran).
+    pub fn auto_step(&self) -> &AutoStep {
+        &self.auto
+    }
+
+    /// Replaces the `lr=auto` state (from a checkpoint); `last_step` has
+    /// length d.
+    pub fn set_auto_step(&mut self, auto: AutoStep) {
+        debug_assert_eq!(auto.last_step.len(), self.first.len());
+        self.auto = auto;
+    }
+
+    /// One update at iteration `k` where `loss` is L(θ_k): with `lr=auto`
+    /// the adaptive rule of [`auto_step`], else [`Optimizer::update`].
+    /// Returns the learning rate used.
+    pub fn step(
+        &mut self,
+        config: &OptimConfig,
+        k: u64,
+        loss: f64,
+        theta: &mut [f64],
+        active: &[usize],
+        grad: &mut [f64],
+    ) -> f64 {
+        if config.auto_lr {
+            self.auto_update(config, loss, theta, active, grad)
+        } else {
+            self.update(config, k, theta, active, grad)
         }
     }
 
@@ -149,6 +195,19 @@ impl Optimizer {
         grad: &mut [f64],
     ) -> f64 {
         let lr = config.learning_rate(k);
+        self.apply(config, lr, theta, active, grad);
+        lr
+    }
+
+    /// The update with learning rate `lr`.
+    fn apply(
+        &mut self,
+        config: &OptimConfig,
+        lr: f64,
+        theta: &mut [f64],
+        active: &[usize],
+        grad: &mut [f64],
+    ) {
         clip_norm(grad, config.clip);
         if config.weight_decay > 0.0 {
             let shrink = 1.0 - lr * config.weight_decay;
@@ -182,7 +241,6 @@ impl Optimizer {
             };
             theta[i] -= lr * step;
         }
-        lr
     }
 }
 
@@ -254,6 +312,7 @@ mod tests {
         OptimConfig {
             kind,
             lr: 0.1,
+            auto_lr: false,
             momentum: 0.9,
             beta1: 0.9,
             beta2: 0.999,
@@ -345,6 +404,44 @@ mod tests {
         assert_close(&g, &[0.3, 0.4]);
         // θ·(1 − 0.1·0.5) − 0.1·g
         assert_close(&theta, &[0.95 - 0.03, -1.9 - 0.04]);
+    }
+
+    #[test]
+    fn auto_lr_grows_on_success_and_takes_back_a_step_that_raised_the_loss() {
+        let mut c = config(OptimizerKind::Sgd);
+        c.auto_lr = true;
+        let (start, grow, shrink) = (auto_step::START, auto_step::GROW, auto_step::SHRINK);
+        let mut opt = Optimizer::new(2);
+        let mut theta = vec![1.0, -2.0];
+        // First update: nothing to compare with, rate START.
+        assert_eq!(
+            opt.step(&c, 0, 5.0, &mut theta, &[0, 1], &mut [1.0, -2.0]),
+            start
+        );
+        let first = theta.clone();
+        assert_close(&first, &[1.0 - start, -2.0 + 2.0 * start]);
+        // The loss fell: θ_1 is accepted and the rate grows.
+        assert_eq!(
+            opt.step(&c, 1, 4.0, &mut theta, &[0], &mut [1.0]),
+            start * grow
+        );
+        assert_close(&theta, &[first[0] - start * grow, first[1]]);
+        // The loss rose: back to θ_1, the rate shrinks, and the step is
+        // this iteration's gradient from θ_1.
+        let lr = opt.step(&c, 2, 4.5, &mut theta, &[0, 1], &mut [-1.0, 1.0]);
+        assert_eq!(lr, start * grow * shrink);
+        assert_close(&theta, &[first[0] + lr, first[1] - lr]);
+        // A NaN loss is a rejection too; a loss equal to the accepted one
+        // is a success.
+        let mut nan = (opt.clone(), theta.clone());
+        let lr_nan = nan.0.step(&c, 3, f64::NAN, &mut nan.1, &[0], &mut [1.0]);
+        assert_eq!(lr_nan, lr * shrink);
+        assert_close(&nan.1, &[first[0] - lr_nan, first[1]]);
+        let here = theta.clone();
+        let lr_equal = opt.step(&c, 3, 4.0, &mut theta, &[0], &mut [1.0]);
+        assert_eq!(lr_equal, lr * grow);
+        assert_close(&theta, &[here[0] - lr_equal, here[1]]);
+        assert_eq!(opt.auto_step().accepted_loss, 4.0);
     }
 
     #[test]

@@ -145,6 +145,7 @@ impl<'a> Fitter<'a> {
         let optim = OptimConfig {
             kind: OptimizerKind::Adam,
             lr: config.lr,
+            auto_lr: false,
             momentum: 0.0,
             beta1: 0.9,
             beta2: 0.999,

@@ -1,7 +1,10 @@
 //! Checkpoints: a model, or a whole trainer, in one safetensors file.
 //!
 //! Tensors (little-endian): `params` (f64, [d]), `mask` (u8 0/1, [d]) and,
-//! for trainers, `optimizer.first` and `optimizer.second` (f64, [d]).
+//! for trainers, `optimizer.first` and `optimizer.second` (f64, [d]) and
+//! the `lr=auto` state: `optimizer.auto_step` (f64, [d]) with metadata
+//! `auto_lr` and `auto_accepted_loss` (absent from files written before
+//! it; such trainers start `lr=auto` afresh).
 //! String metadata: `format` = "zoo-checkpoint", `format_version`, `kind`
 //! ("model" or "trainer"), `zoo_version`, the architecture (`layers`:
 //! widths "2,16,1"; `activations`: one per layer, "tanh,identity"; for
@@ -32,6 +35,7 @@ pub mod reading;
 
 use crate::error::{Result, ZooError};
 use crate::model::{Activation, Init, Model, Network};
+use crate::optim::AutoStep;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
 use std::path::Path;
@@ -63,6 +67,8 @@ pub struct TrainerState {
     pub optimizer_steps: u64,
     pub first: Vec<f64>,
     pub second: Vec<f64>,
+    /// The `lr=auto` state; `None` in files written before it existed.
+    pub auto: Option<AutoStep>,
     /// `(key, value)` for every training option: environment options are
     /// left out when writing and dropped when reading.
     pub options: Vec<(String, String)>,
@@ -110,6 +116,15 @@ pub fn encode(model: &Model, trainer: Option<&TrainerState>) -> Result<Vec<u8>> 
             }
             tensors.push(("optimizer.first", Dtype::F64, f64_bytes(&state.first)));
             tensors.push(("optimizer.second", Dtype::F64, f64_bytes(&state.second)));
+            if let Some(auto) = &state.auto {
+                metadata.insert("auto_lr".into(), auto.lr.to_string());
+                metadata.insert("auto_accepted_loss".into(), auto.accepted_loss.to_string());
+                tensors.push((
+                    "optimizer.auto_step",
+                    Dtype::F64,
+                    f64_bytes(&auto.last_step),
+                ));
+            }
         }
     }
     let sum = covering_checksum(tensors.iter().map(|t| (t.0, &t.2[..])), &metadata);
@@ -270,6 +285,30 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
         if let Some(i) = first.iter().chain(&second).position(|v| !v.is_finite()) {
             return Err(bad(format!("optimizer moment {i} is not finite")));
         }
+        let auto = match tensors.tensor("optimizer.auto_step") {
+            Err(_) => None,
+            Ok(view) => {
+                if view.dtype() != Dtype::F64 || view.shape() != [d] {
+                    return Err(bad(format!(
+                        "tensor 'optimizer.auto_step' is {:?} {:?}; the architecture needs F64 [{d}]",
+                        view.dtype(),
+                        view.shape()
+                    )));
+                }
+                let auto = AutoStep {
+                    lr: parse(field("auto_lr")?, "auto_lr", &bad)?,
+                    accepted_loss: parse(field("auto_accepted_loss")?, "auto_accepted_loss", &bad)?,
+                    last_step: f64_values(view.data()),
+                };
+                if !auto.is_valid() {
+                    return Err(bad(format!(
+                        "the lr=auto state is out of range (auto_lr {}, auto_accepted_loss {}, or a non-finite step)",
+                        auto.lr, auto.accepted_loss
+                    )));
+                }
+                Some(auto)
+            }
+        };
         let options = metadata
             .iter()
             .filter_map(|(k, v)| {
@@ -283,6 +322,7 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
             optimizer_steps: parse(field("optimizer_steps")?, "optimizer_steps", &bad)?,
             first,
             second,
+            auto,
             options,
         })
     } else {

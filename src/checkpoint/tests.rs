@@ -85,6 +85,8 @@ fn restarting_from_a_checkpoint_continues_bit_for_bit() {
         "estimator=cge-forward optimizer=momentum lr=0.02 schedule=cosine schedule_iterations=12",
         "estimator=rge-forward q=3 gradient_density=0.5 redraw_every=2 optimizer=adam lr=0.03 clip=1",
         "estimator=cge-central cge_coords=5 feature_reuse=on optimizer=nesterov lr=0.01 weight_decay=0.1",
+        "estimator=rge-central q=4 lr=auto base_loss=on shaping=rank seed=5",
+        "estimator=cge-forward optimizer=sgd lr=auto",
     ] {
         let (n, k) = (12, 5);
         let mut straight = Trainer::new(pruned_model(), options).unwrap();
@@ -276,6 +278,16 @@ fn bad_files_are_refused_with_a_reason() {
         m.insert("option.warp_drive".into(), "on".into());
     });
     assert!(reason(&unknown_option).contains("warp_drive"));
+    for (key, value) in [
+        ("auto_lr", "inf"),
+        ("auto_lr", "0"),
+        ("auto_accepted_loss", "x"),
+    ] {
+        let bad_auto = with_metadata(&good, |m| {
+            m.insert(key.into(), value.into());
+        });
+        assert!(reason(&bad_auto).contains(key), "{key}={value}");
+    }
     let model_only = encode(trainer.model(), None).unwrap();
     assert!(reason(&model_only).contains("holds a model"));
     assert!(decode(&model_only, "m").is_ok());

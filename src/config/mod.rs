@@ -14,7 +14,7 @@
 //! ```
 
 use crate::error::{Result, ZooError};
-use crate::estimate::{DirectionKind, EstimatorConfig, EstimatorKind};
+use crate::estimate::{DirectionKind, EstimatorConfig, EstimatorKind, Shaping};
 use crate::optim::{OptimConfig, OptimizerKind, Schedule, ScheduleKind};
 
 /// What happens when a candidate's loss is NaN or infinite.
@@ -78,12 +78,23 @@ pub const OPTIONS: &[OptionSpec] = &[
         "on: central estimators also evaluate θ (one extra candidate per iteration, the last) and report L(θ) as base_loss and as the loss (zoo_step, metric loss, progress line) instead of the mean candidate loss; the gradient estimate is bit-identical, and a NaN/inf base loss is only reported, never dropped or fatal (under either nonfinite policy); no effect on forward estimators (they evaluate θ anyway) or with space=output",
     ),
     spec(
+        "shaping",
+        "none",
+        "none | rank",
+        "rank: the estimate uses the centred ranks of the iteration's losses instead of their values (robust to outliers and heavy tails; scale-free, so use adam, sign-sgd or lr=auto); no extra evaluations",
+    ),
+    spec(
         "optimizer",
         "adam",
         "sgd | momentum | nesterov | adam | sign-sgd",
         "update rule",
     ),
-    spec("lr", "0.001", "number ≥ 0", "learning rate"),
+    spec(
+        "lr",
+        "0.001",
+        "number ≥ 0 | auto",
+        "learning rate; auto: adapted from the losses of consecutive iterations (×1.2 after a step that did not raise the loss, ×0.5 and the step halved back after one that did; starts at 0.001; the schedule is not applied; needs the same loss function every iteration); no extra evaluations",
+    ),
     spec(
         "momentum",
         "0.9",
@@ -260,10 +271,12 @@ impl Default for TrainerConfig {
                 mu: 0.0,
                 cge_coords: 0,
                 base_loss: false,
+                shaping: Shaping::None,
             },
             optim: OptimConfig {
                 kind: OptimizerKind::Adam,
                 lr: 0.0,
+                auto_lr: false,
                 momentum: 0.0,
                 beta1: 0.0,
                 beta2: 0.0,
@@ -341,6 +354,9 @@ impl TrainerConfig {
             "mu" => e.mu = v.number(|x| x > 0.0)?,
             "cge_coords" => e.cge_coords = v.count(0)?,
             "base_loss" => e.base_loss = v.choice(&[("off", false), ("on", true)])?,
+            "shaping" => {
+                e.shaping = v.choice(&[("none", Shaping::None), ("rank", Shaping::Rank)])?
+            }
             "optimizer" => {
                 o.kind = v.choice(&[
                     ("sgd", OptimizerKind::Sgd),
@@ -350,7 +366,11 @@ impl TrainerConfig {
                     ("sign-sgd", OptimizerKind::SignSgd),
                 ])?
             }
-            "lr" => o.lr = v.number(|x| x >= 0.0)?,
+            "lr" if value == "auto" => o.auto_lr = true,
+            "lr" => {
+                o.lr = v.number(|x| x >= 0.0)?;
+                o.auto_lr = false;
+            }
             "momentum" => o.momentum = v.number(|x| (0.0..1.0).contains(&x))?,
             "beta1" => o.beta1 = v.number(|x| (0.0..1.0).contains(&x))?,
             "beta2" => o.beta2 = v.number(|x| (0.0..1.0).contains(&x))?,
@@ -417,6 +437,11 @@ impl TrainerConfig {
             "mu" => e.mu.to_string(),
             "cge_coords" => e.cge_coords.to_string(),
             "base_loss" => if e.base_loss { "on" } else { "off" }.into(),
+            "shaping" => match e.shaping {
+                Shaping::None => "none",
+                Shaping::Rank => "rank",
+            }
+            .into(),
             "optimizer" => match o.kind {
                 OptimizerKind::Sgd => "sgd",
                 OptimizerKind::Momentum => "momentum",
@@ -425,6 +450,7 @@ impl TrainerConfig {
                 OptimizerKind::SignSgd => "sign-sgd",
             }
             .into(),
+            "lr" if o.auto_lr => "auto".into(),
             "lr" => o.lr.to_string(),
             "momentum" => o.momentum.to_string(),
             "beta1" => o.beta1.to_string(),

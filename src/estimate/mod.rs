@@ -20,6 +20,14 @@
 //! itself, after the last pair (at 2p for p perturbations): its loss is
 //! reported as the base loss and takes no part in the estimate, so the
 //! gradient is bit for bit the one without it.
+//! With `shaping=rank` the finite losses of the estimate's candidates are
+//! replaced by their centred ranks in [−½, ½] (ties share their mean rank)
+//! before the quotients are formed, as OpenAI-ES does: the estimate is
+//! then of the gradient of a monotone transform of the loss, immune to
+//! outliers and to the loss's scale, and its size is set by μ alone (use
+//! it with a scale-free update: adam, sign-sgd or `lr=auto`). The reported
+//! losses stay the raw ones.
+//!
 //! A candidate whose loss is not finite drops out together with its partner
 //! (the base point for forward variants, the antithetic point for central
 //! ones); RGE then averages over the directions that remain, CGE sets the
@@ -49,6 +57,15 @@ impl EstimatorKind {
     }
 }
 
+/// How losses are transformed before they become an estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shaping {
+    /// The losses as they are.
+    None,
+    /// Centred ranks in [−½, ½] of the iteration's finite losses.
+    Rank,
+}
+
 /// The distribution of RGE directions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirectionKind {
@@ -72,6 +89,7 @@ pub struct EstimatorConfig {
     /// Central estimators also evaluate θ (one extra candidate, the last),
     /// only to report L(θ); forward ones evaluate it anyway.
     pub base_loss: bool,
+    pub shaping: Shaping,
 }
 
 /// What one candidate evaluates.
@@ -102,6 +120,9 @@ pub struct Plan {
     /// ‖z_j‖ of sphere directions, computed once by whichever candidate or
     /// assembly needs it first (every one computes the same bits).
     norms: Vec<OnceLock<f64>>,
+    /// Reused by rank shaping: the shaped losses and the sort order.
+    shaped: Vec<f64>,
+    order: Vec<usize>,
 }
 
 /// How an iteration's losses were used.
@@ -130,6 +151,8 @@ impl Plan {
             coords: Vec::new(),
             weights: Vec::new(),
             norms: Vec::new(),
+            shaped: Vec::new(),
+            order: Vec::new(),
         };
         plan.prepare();
         plan
@@ -332,6 +355,14 @@ impl Plan {
             .iter()
             .filter(|l| l.is_finite())
             .fold((0.0, 0usize), |(s, n), l| (s + l, n + 1));
+        let mut shaped = std::mem::take(&mut self.shaped);
+        let losses = match self.config.shaping {
+            Shaping::None => losses,
+            Shaping::Rank => {
+                centred_ranks(losses, &mut shaped, &mut self.order);
+                &shaped[..]
+            }
+        };
         let used = if self.is_cge() {
             cge::assemble(self, losses, grad)
         } else {
@@ -340,6 +371,7 @@ impl Plan {
             self.weights = weights;
             used
         };
+        self.shaped = shaped;
         let total = self.num_perturbations();
         let per_pair = if self.config.kind.is_central() { 2 } else { 1 };
         let dropped = (total - used) * per_pair;
@@ -388,7 +420,37 @@ impl Plan {
     }
 }
 
+/// `shaped[i]` is the centred rank of `losses[i]` among the finite
+/// losses, in [−½, ½] (0 when only one is finite); equal losses share the
+/// mean of their ranks, and non-finite ones stay as they are, so the
+/// non-finite policy still drops them. Deterministic: ties are broken by
+/// value, never by sort order.
+fn centred_ranks(losses: &[f64], shaped: &mut Vec<f64>, order: &mut Vec<usize>) {
+    shaped.clear();
+    shaped.extend_from_slice(losses);
+    order.clear();
+    order.extend((0..losses.len()).filter(|&i| losses[i].is_finite()));
+    order.sort_unstable_by(|&a, &b| losses[a].total_cmp(&losses[b]).then(a.cmp(&b)));
+    let n = order.len();
+    let scale = 1.0 / n.saturating_sub(1).max(1) as f64;
+    let mut start = 0;
+    while start < n {
+        let mut end = start + 1;
+        while end < n && losses[order[end]] == losses[order[start]] {
+            end += 1;
+        }
+        // Ranks start..end-1 share their mean.
+        let rank = (start + end - 1) as f64 * 0.5;
+        for &i in &order[start..end] {
+            shaped[i] = if n > 1 { rank * scale - 0.5 } else { 0.0 };
+        }
+        start = end;
+    }
+}
+
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_perturb;
+#[cfg(test)]
+mod tests_shaping;

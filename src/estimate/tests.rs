@@ -56,6 +56,7 @@ fn config(
         mu,
         cge_coords,
         base_loss: false,
+        shaping: crate::estimate::Shaping::None,
     }
 }
 

@@ -21,6 +21,7 @@ fn plans() -> Vec<Plan> {
                 mu: 1e-3,
                 cge_coords,
                 base_loss: true,
+                shaping: crate::estimate::Shaping::None,
             };
             plans.push(Plan::new(config, 9, 4, 0));
         }
@@ -94,6 +95,7 @@ fn sphere_norms_are_the_same_whoever_computes_them_first() {
         mu: 1e-2,
         cge_coords: 0,
         base_loss: false,
+        shaping: crate::estimate::Shaping::None,
     };
     let losses: Vec<f64> = (0..8).map(|c| (c as f64 * 0.7).cos()).collect();
     let active: Vec<usize> = (0..m).collect();

@@ -33,6 +33,7 @@ impl Trainer {
             optimizer_steps,
             first: first.to_vec(),
             second: second.to_vec(),
+            auto: Some(self.optimizer.auto_step().clone()),
             options,
         };
         checkpoint::encode(&self.model, Some(&state))
@@ -80,6 +81,9 @@ impl Trainer {
         let mut trainer = Self::with_config(saved.model, config)?;
         trainer.iteration = state.iteration;
         trainer.optimizer = Optimizer::from_parts(state.first, state.second, state.optimizer_steps);
+        if let Some(auto) = state.auto {
+            trainer.optimizer.set_auto_step(auto);
+        }
         Ok(trainer)
     }
 

@@ -462,9 +462,10 @@ impl Trainer {
             0.0
         } else {
             let theta = self.model.params_mut();
-            let lr = self.optimizer.update(
+            let lr = self.optimizer.step(
                 &self.config.optim,
                 k,
+                objective(summary.base_loss, summary.mean_loss, data_loss),
                 theta,
                 &self.estimation.active,
                 &mut self.open.grad,
@@ -490,6 +491,13 @@ impl Trainer {
             self.record(metrics)
         })
     }
+}
+
+/// L(θ_k) as `lr=auto` compares it across iterations: the base loss where
+/// it was evaluated and is finite, else the mean candidate loss, plus the
+/// data term when one is set.
+fn objective(base_loss: Option<f64>, mean_loss: f64, data_loss: Option<f64>) -> f64 {
+    base_loss.filter(|b| b.is_finite()).unwrap_or(mean_loss) + data_loss.unwrap_or(0.0)
 }
 
 /// The loss of the plan's reported-only base point (option `base_loss`),
@@ -532,6 +540,8 @@ impl AsideLoss {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_auto;
 #[cfg(test)]
 mod tests_base_loss;
 #[cfg(test)]

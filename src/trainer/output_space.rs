@@ -19,7 +19,7 @@
 //! Directions come from (seed, k, j) on their own stream, so an estimate
 //! is reproducible and independent of the weight-space directions.
 
-use super::{call_loss, IterationMetrics, LossError, LossResult, Trainer};
+use super::{call_loss, objective, IterationMetrics, LossError, LossResult, Trainer};
 use crate::config::{NonFinitePolicy, TrainerConfig};
 use crate::error::{Result, ZooError};
 use crate::estimate::{Plan, Summary};
@@ -319,9 +319,10 @@ impl Trainer {
             });
         }
         let k = self.iteration;
-        let lr = self.optimizer.update(
+        let lr = self.optimizer.step(
             &self.config.optim,
             k,
+            objective(summary.base_loss, summary.mean_loss, data_loss),
             self.model.params_mut(),
             &self.estimation.active,
             &mut grad_active,
