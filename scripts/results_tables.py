@@ -88,6 +88,8 @@ def cell(table, row, column):
         mine = median(xs)
         if math.isinf(mine):
             return "diverged"
+        if math.isinf(base):
+            return f"n/a ({of} diverged)"
         return format(mine / base, column.get("format", ".2f"))
     raise ValueError(f"table {table['id']}: unknown aggregation {agg!r}")
 

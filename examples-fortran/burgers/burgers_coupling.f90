@@ -266,21 +266,14 @@ contains
     end do
   end function interpolated
 
-  !> A standard normal number (Box-Muller on a 64-bit LCG): identical on
-  !> every compiler and platform, unlike random_number.
+  !> A standard normal number (Box-Muller on burgers_solvers' generator):
+  !> identical on every compiler and platform, unlike random_number.
   function gaussian(state) result(g)
     integer(kind=8), intent(inout) :: state
     real(dp) :: g, u1, u2
-    u1 = uniform(state)
-    u2 = uniform(state)
-    g = sqrt(-2 * log(1 - u1)) * cos(2 * PI * u2)
+    u1 = next_uniform(state)
+    u2 = next_uniform(state)
+    g = sqrt(-2 * log(u1)) * cos(2 * PI * u2)
   end function gaussian
-
-  function uniform(state) result(r)
-    integer(kind=8), intent(inout) :: state
-    real(dp) :: r
-    state = state * 6364136223846793005_8 + 1442695040888963407_8
-    r = real(ishft(state, -11), dp) / 2.0_dp**53
-  end function uniform
 
 end module burgers_coupling

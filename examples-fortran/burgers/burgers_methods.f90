@@ -2,7 +2,8 @@
 !> to stop: zeroth-order training through the coarse solver (ZO-SOL), the
 !> supervised one-step fit (NON, optionally with noise injection) and the
 !> closure baselines (a constant and a Smagorinsky-type eddy viscosity,
-!> both fitted on the training rollout loss by golden-section search).
+!> both fitted on the training rollout loss by a scan and golden-section
+!> search).
 module burgers_methods
   use, intrinsic :: iso_c_binding
   use zoo
@@ -10,7 +11,7 @@ module burgers_methods
   use burgers_coupling
   implicit none
   private
-  public :: trained_model, initial_model, train_zo, fit_non, golden_section, validation_error
+  public :: trained_model, initial_model, train_zo, fit_non, fit_constant, validation_error
 
   !> ZO-SOL checks its validation error every CHECK_EVERY iterations and
   !> keeps the best weights; NON does so every 5 epochs for the first 100
@@ -150,7 +151,7 @@ contains
     trained%rollouts = 0
     call zoo_model_forward_batch(current, x, predicted)
     trained%fit_r2 = 1 - sum((predicted - y)**2) / size(y) / variance
-    state = 1000003_8 * fit_seed
+    state = rng_state(1000003 * fit_seed)
     epoch = 0
     do while (epoch < max_epochs)
        ! Rollouts can be best after a few epochs (sparse observations,
@@ -178,24 +179,37 @@ contains
     call zoo_model_free(current)
   end subroutine fit_non
 
-  !> Golden-section search of the coupling constant in [lower, upper] on
-  !> the training rollout loss of task `t` (the closure baselines' one
-  !> parameter, fitted like any parameter on the training data).
-  subroutine golden_section(t, kind, lower, upper, best, evaluations)
+  !> The coupling constant in [lower, upper] with the lowest training
+  !> rollout loss of task `t` (the closure baselines' one parameter,
+  !> fitted like any parameter on the training data): the best point of a
+  !> uniform scan, refined by golden-section search between its
+  !> neighbours. The scan keeps the search off a local minimum, and a
+  !> rollout that blows up counts as an infinite loss, so the search never
+  !> walks into the unstable range.
+  subroutine fit_constant(t, kind, lower, upper, best, evaluations)
+    use, intrinsic :: ieee_arithmetic, only: ieee_is_finite
     type(task), intent(in) :: t
     integer, intent(in) :: kind
     real(dp), intent(in) :: lower, upper
     real(dp), intent(out) :: best
     integer, intent(out) :: evaluations
     real(dp), parameter :: golden = 0.6180339887498949_dp
-    real(dp) :: a, b, c, d, fc, fd
-    a = lower
-    b = upper
+    integer, parameter :: SCAN_POINTS = 11
+    real(dp) :: a, b, c, d, fc, fd, h, scan(SCAN_POINTS)
+    integer :: i, j
+    h = (upper - lower) / (SCAN_POINTS - 1)
+    do i = 1, SCAN_POINTS
+       scan(i) = loss_at(lower + (i - 1) * h)
+    end do
+    evaluations = SCAN_POINTS
+    j = minloc(scan, 1)
+    a = lower + max(j - 2, 0) * h
+    b = lower + min(j, SCAN_POINTS - 1) * h
     c = b - golden * (b - a)
     d = a + golden * (b - a)
     fc = loss_at(c)
     fd = loss_at(d)
-    evaluations = 2
+    evaluations = evaluations + 2
     do while (b - a > 1e-4_dp * (upper - lower))
        if (fc < fd) then
           b = d
@@ -213,6 +227,8 @@ contains
        evaluations = evaluations + 1
     end do
     best = 0.5_dp * (a + b)
+    evaluations = evaluations + 1
+    if (loss_at(best) > scan(j)) best = lower + (j - 1) * h
   contains
     real(dp) function loss_at(value)
       real(dp), intent(in) :: value
@@ -221,7 +237,8 @@ contains
       net%kind = kind
       net%constant = value
       loss_at = training_loss(t%kind, net, t%train, stat, t%stride)
+      if (.not. ieee_is_finite(loss_at)) loss_at = huge(1.0_dp)
     end function loss_at
-  end subroutine golden_section
+  end subroutine fit_constant
 
 end module burgers_methods

@@ -15,8 +15,9 @@ module burgers_solvers
   use, intrinsic :: iso_c_binding, only: dp => c_double
   implicit none
   private
-  public :: dp, NFINE, NCOARSE, RATIO, DT_COARSE, NU, PI
+  public :: dp, NFINE, NCOARSE, RATIO, DT_COARSE, NU, MODES, PI
   public :: initial_condition, fine_solve, downsample, coarse_upwind_step, coarse_central_step
+  public :: rng_state, next_uniform
 
   real(dp), parameter :: PI = 3.14159265358979323846_dp
   integer, parameter :: NFINE = 512, NCOARSE = 32, RATIO = NFINE / NCOARSE
@@ -26,12 +27,16 @@ module burgers_solvers
   !> Physical viscosity: an input of the code, set before any solve and
   !> only read afterwards (also by zoo's threads).
   real(dp) :: nu = 0.01_dp
+  !> Fourier modes of the initial conditions (set like nu): with one, each
+  !> initial condition steepens into a single dominant shock.
+  integer :: modes = 4
 
 contains
 
-  !> A random smooth periodic field: four Fourier modes with amplitudes
-  !> decaying as 1/k, random phases, scaled to max |u| = amplitude.
-  !> A small linear congruential generator keeps it identical everywhere.
+  !> A random smooth periodic field: `modes` Fourier modes with amplitudes
+  !> decaying as 1/k, random phases, plus a random mean, scaled to
+  !> max |u| = amplitude.
+  !> Drawn with next_uniform, so it is identical everywhere.
   recursive subroutine initial_condition(seed, amplitude, x, u)
     integer, intent(in) :: seed
     real(dp), intent(in) :: amplitude
@@ -40,9 +45,9 @@ contains
     integer(kind=8) :: state
     integer :: k
     real(dp) :: a, phase
-    state = 12345_8 + 7919_8 * seed
+    state = rng_state(seed)
     u = 0
-    do k = 1, 4
+    do k = 1, modes
        a = next_uniform(state) * 2 - 1
        phase = 2 * PI * next_uniform(state)
        u = u + a / k * sin(k * x + phase)
@@ -51,11 +56,22 @@ contains
     u = amplitude * u / maxval(abs(u))
   end subroutine initial_condition
 
+  !> The generator state for `seed` (any integer).
+  pure function rng_state(seed) result(state)
+    integer, intent(in) :: seed
+    integer(kind=8) :: state
+    state = 1 + modulo(12345_8 + 7919_8 * seed, 2147483646_8)
+  end function rng_state
+
+  !> A uniform number in (0, 1) from the Park-Miller "minimal standard"
+  !> generator (multiplier 48271, modulus 2^31 - 1). Every product fits in
+  !> 64 bits: a 64-bit LCG would rely on signed overflow, which Fortran
+  !> leaves undefined, and its draws changed with the optimization level.
   recursive function next_uniform(state) result(r)
     integer(kind=8), intent(inout) :: state
     real(dp) :: r
-    state = modulo(state * 6364136223846793005_8 + 1442695040888963407_8, huge(state))
-    r = real(modulo(state / 65536_8, 2_8**31), dp) / 2.0_dp**31
+    state = modulo(48271_8 * state, 2147483647_8)
+    r = real(state, dp) / 2147483647.0_dp
   end function next_uniform
 
   !> Cell centres of an n-cell grid of [0, 2 pi).
