@@ -575,6 +575,8 @@ def main():
     import tables
     (o.out / "results.md").write_text(tables.markdown(results))
     tables.plot(results, o.out / "loss_vs_evals.png")
+    if not o.quick and o.out.resolve() == HERE and tables.update_readme(results, HERE / "README.md"):
+        print("updated the results table in README.md")
     print(f"wrote {o.out / 'results.json'}, results.md, loss_vs_evals.png ({meta['wall_s']:.0f} s)")
     return 0
 

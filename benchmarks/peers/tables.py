@@ -157,6 +157,49 @@ def overhead(results):
     return lines + [""]
 
 
+def summary(results):
+    """The README's headline table: test loss at the largest budget, with
+    the best median of each problem in bold."""
+    problems = [p for p in results["problems"] if by_method(results, p)]
+    last = results["meta"]["budgets"][-1]
+    keys = list(dict.fromkeys(r["method"] for r in results["runs"]))
+    labels = {r["method"]: r["label"] for r in results["runs"]}
+    best = {p: min(statistics.median(test_at(rs, last)) for rs in by_method(results, p).values()) for p in problems}
+    lines = ["| method | " + " | ".join(problems) + " |", "| --- | " + " | ".join("---:" for _ in problems) + " |"]
+    for key in keys:
+        cells = []
+        for p in problems:
+            rs = by_method(results, p).get(key)
+            if not rs:
+                cells.append("")
+                continue
+            cell = spread(test_at(rs, last))
+            cells.append(f"**{cell}**" if statistics.median(test_at(rs, last)) == best[p] else cell)
+        lines.append(f"| {labels[key]} | " + " | ".join(cells) + " |")
+    refs = []
+    for p in problems:
+        ref = num(results["problems"][p]["reference_test"])
+        refs.append(f"{fmt(ref)} ({results['problems'][p]['reference']})" if ref == ref else "")
+    lines.append("| reference | " + " | ".join(refs) + " |")
+    starts = [spread(list(results["problems"][p]["start_test"].values())) for p in problems]
+    lines.append("| start point | " + " | ".join(starts) + " |")
+    return "\n".join(lines)
+
+
+BEGIN, END = "<!-- results peers/summary -->", "<!-- end results -->"
+
+
+def update_readme(results, readme):
+    """Replaces the README's block between BEGIN and END with summary()."""
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        return False
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    readme.write_text(head + BEGIN + "\n" + summary(results) + "\n" + END + tail)
+    return True
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -201,6 +244,8 @@ def main():
     if "--plot" in sys.argv:
         plot(results, src.parent / "loss_vs_evals.png")
     print(f"wrote {src.parent / 'results.md'}")
+    if not results["meta"]["quick"] and update_readme(results, Path(__file__).resolve().parent / "README.md"):
+        print("updated the results table in README.md")
 
 
 if __name__ == "__main__":
