@@ -103,10 +103,11 @@ static const int CL_STEPS[3] = {CL_TRAIN_STEPS, CL_TEST_STEPS, CL_TEST_STEPS};
 static double cl_ref[3][NICS][CL_TEST_STEPS + 1][NCOARSE];
 static pthread_once_t cl_once = PTHREAD_ONCE_INIT;
 
-/* The demo's generator: a 64-bit LCG reduced modulo huge(int64), with
- * two's-complement wrap-around, as gfortran -O0 computes it. (The Fortran
- * relies on signed overflow, which is undefined there: gfortran -O2/-O3
- * fold it differently and draw other initial conditions.) */
+/* The demo's former generator: a 64-bit LCG reduced modulo huge(int64),
+ * with two's-complement wrap-around, as gfortran -O0 computed it. (The
+ * Fortran relied on signed overflow, undefined there, and now uses a
+ * Park-Miller generator; these draws are kept so that the published
+ * results stay reproducible.) */
 static double cl_next_uniform(int64_t *state) {
     const int64_t huge = INT64_MAX;
     int64_t s = (int64_t)((uint64_t)*state * 6364136223846793005ULL + 1442695040888963407ULL);

@@ -94,13 +94,10 @@ int main(void) {
             CHECK(isnan(peers_gradient(p, x, x)), "%s: gradient without one", peers_name(p));
         }
     }
-    /* The port against the Fortran solvers (burgers_solvers.f90 built with
-     * gfortran -O0, sharp regime, test initial conditions 1001-1008): test
-     * MAE of the uncorrected solver 7.25787e-02, with nu_t = 0.023604 (the
-     * demo's fitted constant) 2.80866e-02. The demo's published 7.51e-02
-     * and 2.96e-02 come from an -O3 build, whose initial conditions differ:
-     * its generator relies on signed 64-bit overflow, which the optimizer
-     * may fold differently; this port uses the defined wrap-around. */
+    /* The port against the Fortran solvers with the demo's former
+     * generator (burgers_solvers.f90 built with gfortran -O0, sharp regime,
+     * test initial conditions 1001-1008): test MAE of the uncorrected
+     * solver 7.25787e-02, with nu_t = 0.023604 2.80866e-02. */
     double src = peers_closure_constant(2, 0.0), best = peers_closure_constant(2, 0.023604);
     printf("closure port: test MAE SRC %.5e (Fortran 7.25787e-02), nu_t 0.023604 %.5e (Fortran 2.80866e-02)\n", src,
            best);
