@@ -39,7 +39,7 @@ module zoo
   public :: zoo_trainer_new, zoo_trainer_free, zoo_trainer_set, zoo_trainer_get
   public :: zoo_trainer_num_params, zoo_trainer_get_params, zoo_trainer_set_params
   public :: zoo_trainer_copy_model, zoo_trainer_iteration, zoo_trainer_num_candidates, zoo_trainer_metric
-  public :: zoo_step, zoo_evaluate
+  public :: zoo_step, zoo_evaluate, zoo_scan_mu
   public :: zoo_candidate_forward, zoo_candidate_forward_batch, zoo_candidate_index, zoo_candidate_get_params
   public :: zoo_ask, zoo_ask_batch, zoo_forward, zoo_forward_batch, zoo_forward_many, zoo_candidate_params, zoo_tell
   public :: zoo_abort_iteration
@@ -69,6 +69,8 @@ module zoo
        ZOO_VERSION_PATCH = 0
   !> Flag for zoo_step: the callback may run on several threads at once.
   integer, parameter, public :: ZOO_THREADSAFE = 1
+  !> The μ scan's radii, and the length of its report (see zoo_scan_mu).
+  integer, parameter, public :: ZOO_MU_SCAN_RADII = 17, ZOO_MU_SCAN_REPORT = 59
 
   !> A network with its weights and mask.
   type :: zoo_model
@@ -353,6 +355,18 @@ module zoo
        real(c_double), intent(inout) :: loss
        integer(c_int32_t) :: s
      end function c_zoo_evaluate
+     function c_zoo_scan_mu(trainer, loss_fn, userdata, directions, mu, report, report_len) &
+          bind(c, name="zoo_scan_mu") result(s)
+       import :: c_ptr, c_funptr, c_int32_t, c_double, c_size_t
+       type(c_ptr), value :: trainer
+       type(c_funptr), value :: loss_fn
+       type(c_ptr), value :: userdata
+       integer(c_size_t), value :: directions
+       real(c_double), intent(inout) :: mu
+       type(c_ptr), value :: report
+       integer(c_size_t), value :: report_len
+       integer(c_int32_t) :: s
+     end function c_zoo_scan_mu
      function c_zoo_candidate_forward_batch(candidate, x, nx, nrows, y, ny) &
           bind(c, name="zoo_candidate_forward_batch") result(s)
        import :: c_ptr, c_double, c_size_t, c_int32_t
@@ -997,6 +1011,33 @@ contains
     loss = 0
     call finish(c_zoo_evaluate(trainer%ptr, c_funloc(callback), data, loss), stat, 'zoo_evaluate')
   end subroutine zoo_evaluate
+
+  !> Scans the loss along `directions` random directions over radii 1e-9 to
+  !> 1e-1 and returns the `mu` to use with this trainer's estimator;
+  !> changes nothing (see zoo.h). `report`, when present, must have
+  !> ZOO_MU_SCAN_REPORT elements and receives the whole scan.
+  recursive subroutine zoo_scan_mu(trainer, callback, directions, mu, userdata, report, stat)
+    type(zoo_trainer), intent(inout) :: trainer
+    procedure(zoo_loss_callback) :: callback
+    integer, intent(in) :: directions
+    real(c_double), intent(out) :: mu
+    type(c_ptr), intent(in), optional :: userdata
+    real(c_double), intent(inout), target, contiguous, optional :: report(:)
+    integer, intent(out), optional :: stat
+    type(c_ptr) :: data, out
+    integer(c_size_t) :: n
+    data = c_null_ptr
+    if (present(userdata)) data = userdata
+    out = c_null_ptr
+    n = 0
+    if (present(report)) then
+       n = size(report, kind=c_size_t)
+       if (n > 0) out = c_loc(report)
+    end if
+    mu = 0
+    call finish(c_zoo_scan_mu(trainer%ptr, c_funloc(callback), data, int(max(directions, 0), c_size_t), mu, &
+         out, n), stat, 'zoo_scan_mu')
+  end subroutine zoo_scan_mu
 
   !> Inside a callback: runs the candidate's network on one input.
   recursive subroutine zoo_candidate_forward(candidate, x, y, stat)

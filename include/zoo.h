@@ -72,6 +72,12 @@
 // PATCH; compare it with `zoo_version_number()` at run time.
 #define ZOO_VERSION_NUMBER 1000
 
+// Radii of a μ scan (1e-9 to 1e-1, half a decade apart).
+#define ZOO_MU_SCAN_RADII 17
+
+// Length of the report `zoo_scan_mu` writes: 8 + 3·ZOO_MU_SCAN_RADII.
+#define ZOO_MU_SCAN_REPORT 59
+
 // Flag for `zoo_step`: the callback may run concurrently on several
 // threads (with different candidates and the same userdata).
 #define ZOO_THREADSAFE 1
@@ -186,16 +192,16 @@ typedef int32_t (*zoo_adjoint_fn)(void *userdata,
                                   double *loss,
                                   double *grad_y);
 
-// The host's allreduce: replace `values[0..n]` by their sum over all
-// ranks of its communicator (e.g. `MPI_Allreduce(MPI_IN_PLACE, values, n,
-// MPI_DOUBLE, MPI_SUM, comm)`). Return 0 on success.
-typedef int32_t (*zoo_allreduce_fn)(void *userdata, double *values, size_t n);
-
 // A loss callback: evaluate the host's black box with the network of
 // `candidate` and write the loss to `*loss`. Return 0 on success; any
 // other value aborts the iteration (weights untouched) and zoo_step
 // returns ZOO_CALLBACK_FAILED with that value in the message.
 typedef int32_t (*zoo_loss_fn)(void *userdata, struct zoo_candidate *candidate, double *loss);
+
+// The host's allreduce: replace `values[0..n]` by their sum over all
+// ranks of its communicator (e.g. `MPI_Allreduce(MPI_IN_PLACE, values, n,
+// MPI_DOUBLE, MPI_SUM, comm)`). Return 0 on success.
+typedef int32_t (*zoo_allreduce_fn)(void *userdata, double *values, size_t n);
 
 
 
@@ -585,6 +591,34 @@ zoo_status zoo_model_fit(struct zoo_model *model,
                          size_t nrows,
                          const char *options,
                          double *final_loss);
+
+// Evaluates `loss_fn` at θ and at θ ± h·u along `directions` (1 to 64)
+// random unit directions for 17 radii h from 1e-9 to 1e-1, in order on
+// the calling thread (1 + 34·directions calls, candidate index 0), and
+// writes to `*mu` the smoothing radius to set as option `mu` for the
+// trainer's estimator and directions: the geometric middle of the radii
+// where central (or, for forward estimators, forward) differences agree
+// with the loss's stable slope within 10 %, divided by √m for Gaussian
+// RGE directions (their length is about √m). Changes nothing.
+//
+// `report` (may be NULL with `report_len` 0) receives
+// ZOO_MU_SCAN_REPORT values: [0] L(θ), [1] the noise/jump size (|L₊ −
+// 2L + L₋| below the accurate radii), [2] the curvature along the
+// directions, [3] and [4] the smallest and largest accurate radius (NaN
+// when none is), [5] and [6] the recommended radius for central and for
+// forward differences along unit directions, [7] the evaluations made,
+// then the 17 radii, the 17 median relative errors of central slopes and
+// the 17 of forward slopes (infinite where no loss was finite).
+// Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_BAD_SIZE (`report_len` neither
+// 0 nor ZOO_MU_SCAN_REPORT), ZOO_INVALID_ARGUMENT (`directions` 0 or over
+// 64; L(θ) not finite), ZOO_CALLBACK_FAILED.
+zoo_status zoo_scan_mu(struct zoo_trainer *trainer,
+                       zoo_loss_fn loss_fn,
+                       void *userdata,
+                       size_t directions,
+                       double *mu,
+                       double *report,
+                       size_t report_len);
 
 // Makes the trainer one of `size` ranks (this one `rank`) that train the
 // same model together: each `zoo_step`, or each rank's last `zoo_tell` of

@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod estimate;
 pub mod model;
+pub mod mu_scan;
 pub mod optim;
 pub mod prune;
 pub mod rng;

@@ -36,7 +36,7 @@ pub type zoo_loss_fn = Option<
 
 /// The host's callback and userdata, shareable across zoo's threads when
 /// the host passed ZOO_THREADSAFE, and the cells its candidates are lent in.
-struct HostLoss<'a> {
+pub(super) struct HostLoss<'a> {
     callback: unsafe extern "C" fn(*mut c_void, *mut zoo_candidate, *mut f64) -> i32,
     userdata: *mut c_void,
     cells: &'a CandidateCells,
@@ -48,7 +48,7 @@ struct HostLoss<'a> {
 unsafe impl Sync for HostLoss<'_> {}
 
 impl HostLoss<'_> {
-    fn call(&self, candidate: &mut Candidate) -> LossResult {
+    pub(super) fn call(&self, candidate: &mut Candidate) -> LossResult {
         let mut loss = f64::NAN;
         // SAFETY: the callback gets a handle valid for this call only.
         let code = self.cells.lend(candidate, self.binding, |view| unsafe {
@@ -65,7 +65,7 @@ impl HostLoss<'_> {
     }
 }
 
-fn host_loss(
+pub(super) fn host_loss(
     callback: zoo_loss_fn,
     userdata: *mut c_void,
     cells: &CandidateCells,

@@ -40,6 +40,8 @@ pub enum Purpose {
     Prune = 5,
     /// Perturbation directions of output-space estimates.
     OutputDirection = 6,
+    /// Directions of the μ line scan.
+    MuScan = 7,
 }
 
 /// Number of coordinates per independently seekable block.

@@ -32,6 +32,7 @@ mod data_term;
 mod dataset;
 mod forward_many;
 mod metrics_log;
+mod mu_scan;
 mod output_space;
 mod ranks;
 mod sparse;
@@ -39,6 +40,7 @@ mod sparse;
 pub(crate) use candidate::{call_loss, with_spare_workspace, Scratch};
 pub use candidate::{Candidate, CandidateId, LossError, LossResult};
 pub use forward_many::ManyInputs;
+pub use mu_scan::MAX_SCAN_DIRECTIONS;
 pub use ranks::{Allreduce, Partition};
 
 use crate::config::TrainerConfig;

@@ -80,3 +80,43 @@ fn auto_lr_option_reads_back_and_a_number_turns_it_off() {
     assert_eq!(metrics.lr, 0.01);
     assert!(trainer.set("lr", "automatic").is_err());
 }
+
+/// The quadratic plus a staircase of relative height ~1e-6 in the
+/// parameters' sum: what an adaptive solver's changing step count adds.
+fn with_jumps(params: &[f64]) -> f64 {
+    let s: f64 = params.iter().sum();
+    quadratic(params) * (1.0 + 1e-6 * ((s / 1e-6).floor() % 3.0))
+}
+
+#[test]
+fn mu_scan_finds_the_jumps_and_changes_nothing() {
+    let model = Model::mlp(&[2, 4, 1], crate::model::Activation::Tanh, 3).unwrap();
+    let mut trainer = Trainer::new(model, "estimator=rge-central directions=gaussian").unwrap();
+    let before = trainer.params().to_vec();
+    let smooth = trainer.scan_mu(4, |c| Ok(quadratic(c.params()))).unwrap();
+    let rough = trainer.scan_mu(4, |c| Ok(with_jumps(c.params()))).unwrap();
+    assert_eq!(trainer.params(), &before[..], "the scan moved θ");
+    assert_eq!(trainer.iteration(), 0);
+    assert_eq!(smooth.evaluations, 1 + 2 * 4 * crate::mu_scan::RADII.len());
+    // Smooth: accurate from the smallest radii (roundoff only); rough: the
+    // jumps (~7e-4 absolute on a loss of ~700) spoil radii below ~1e-4.
+    assert!(smooth.accurate_low <= 1e-7, "{smooth:?}");
+    assert!(rough.accurate_low >= 1e-5, "{rough:?}");
+    assert!(rough.noise > 1e3 * smooth.noise, "{rough:?} vs {smooth:?}");
+    // Both are accurate up to the same curvature scale, and report the
+    // same curvature within the spread of the directions (2·1 … 2·100).
+    assert_eq!(smooth.accurate_high, rough.accurate_high);
+    assert!(
+        smooth.curvature > 2.0 && smooth.curvature < 200.0,
+        "{smooth:?}"
+    );
+    // Gaussian RGE directions have length ≈ √17: μ is the radius / √17.
+    let m = trainer.model().num_active() as f64;
+    assert!((rough.mu - rough.central_radius / m.sqrt()).abs() < 1e-15);
+    trainer.set("estimator", "cge-forward").unwrap();
+    let forward = trainer.scan_mu(4, |c| Ok(with_jumps(c.params()))).unwrap();
+    assert_eq!(forward.mu, forward.forward_radius);
+    assert!(trainer.scan_mu(0, |c| Ok(quadratic(c.params()))).is_err());
+    assert!(trainer.scan_mu(65, |c| Ok(quadratic(c.params()))).is_err());
+    assert!(trainer.scan_mu(2, |_| Ok(f64::NAN)).is_err());
+}

@@ -76,6 +76,55 @@ static int32_t misuse_inside(void *userdata, zoo_candidate *candidate, double *l
     return good_loss(NULL, candidate, loss);
 }
 
+static int32_t always_failing(void *userdata, zoo_candidate *candidate, double *loss) {
+    (void)userdata;
+    (void)candidate;
+    (void)loss;
+    return 7;
+}
+
+/* Losses that call the scan from inside one: a NULL trainer, and the
+ * scanned trainer itself (the busy rule). */
+static int32_t rescan_inside(void *userdata, zoo_candidate *candidate, double *loss) {
+    zoo_status *inner = userdata;
+    double mu;
+    *inner = zoo_scan_mu(NULL, good_loss, NULL, 1, &mu, NULL, 0);
+    return good_loss(NULL, candidate, loss);
+}
+
+static int32_t busy_inside(void *userdata, zoo_candidate *candidate, double *loss) {
+    void **args = userdata;
+    double mu;
+    *(zoo_status *)args[1] = zoo_scan_mu((zoo_trainer *)args[0], good_loss, NULL, 1, &mu, NULL, 0);
+    return good_loss(NULL, candidate, loss);
+}
+
+static void test_mu_scan(void) {
+    zoo_trainer *t = new_trainer("estimator=rge-central q=4 seed=3");
+    snapshot before = take(t);
+    double mu = -1.0, report[ZOO_MU_SCAN_REPORT];
+    EXPECT_STATUS(zoo_scan_mu(NULL, good_loss, NULL, 2, &mu, NULL, 0), ZOO_NULL_POINTER, "trainer");
+    EXPECT_STATUS(zoo_scan_mu(t, NULL, NULL, 2, &mu, NULL, 0), ZOO_NULL_POINTER, "loss_fn");
+    EXPECT_STATUS(zoo_scan_mu(t, good_loss, NULL, 2, NULL, NULL, 0), ZOO_NULL_POINTER, "mu");
+    EXPECT_STATUS(zoo_scan_mu(t, good_loss, NULL, 2, &mu, NULL, ZOO_MU_SCAN_REPORT), ZOO_NULL_POINTER, "report");
+    EXPECT_STATUS(zoo_scan_mu(t, good_loss, NULL, 2, &mu, report, 5), ZOO_BAD_SIZE, "report");
+    EXPECT_STATUS(zoo_scan_mu(t, good_loss, NULL, 0, &mu, NULL, 0), ZOO_INVALID_ARGUMENT, "directions");
+    EXPECT_STATUS(zoo_scan_mu(t, good_loss, NULL, 65, &mu, NULL, 0), ZOO_INVALID_ARGUMENT, "directions");
+    EXPECT_STATUS(zoo_scan_mu(t, always_failing, NULL, 2, &mu, NULL, 0), ZOO_CALLBACK_FAILED, "returned 7");
+    EXPECT_STATUS(zoo_scan_mu(t, nan_loss, NULL, 2, &mu, NULL, 0), ZOO_INVALID_ARGUMENT, "finite");
+    EXPECT(mu == -1.0);
+    zoo_status inner = ZOO_OK;
+    void *args[2] = {t, &inner};
+    EXPECT(zoo_scan_mu(t, busy_inside, args, 1, &mu, NULL, 0) == ZOO_OK);
+    EXPECT(inner == ZOO_BUSY);
+    EXPECT(zoo_scan_mu(t, rescan_inside, &inner, 1, &mu, NULL, 0) == ZOO_OK);
+    EXPECT(inner == ZOO_NULL_POINTER);
+    EXPECT(zoo_scan_mu(t, good_loss, NULL, 3, &mu, report, ZOO_MU_SCAN_REPORT) == ZOO_OK);
+    EXPECT(mu > 0 && report[7] == 1 + 2 * 3 * ZOO_MU_SCAN_RADII && report[8] == 1e-9);
+    EXPECT(same(before, take(t)));
+    zoo_trainer_free(t);
+}
+
 static void test_library_functions(void) {
     EXPECT(strncmp(zoo_version(), "0.", 2) == 0);
     for (uint32_t code = 0; code <= 13; code++) EXPECT(strncmp(zoo_status_name(code), "ZOO_", 4) == 0);
@@ -695,6 +744,7 @@ static void test_sparsity(void) {
 }
 
 int main(void) {
+    test_mu_scan();
     test_library_functions();
     test_model();
     test_trainer_options();

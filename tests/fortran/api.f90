@@ -273,6 +273,24 @@ program api
     open (newunit=k, file=path)
     close (k, status='delete')
   end block
+  block
+    real(c_double) :: mu, report(ZOO_MU_SCAN_REPORT), before(size(params)), after(size(params))
+    call zoo_trainer_get_params(stepped, before)
+    call zoo_scan_mu(stepped, fit_loss, 3, mu, report=report)
+    call zoo_trainer_get_params(stepped, after)
+    call expect(all(before == after), 'a mu scan leaves the weights as they were')
+    call expect(report(8) == 1 + 2 * 3 * ZOO_MU_SCAN_RADII, 'the scan reports its evaluations')
+    call expect(report(9) == 1e-9_c_double .and. report(8 + ZOO_MU_SCAN_RADII) == 0.1_c_double, &
+         'the report lists the radii')
+    ! A smooth network loss: central differences are accurate from tiny
+    ! radii up to its curvature scale, and the recommended mu lies inside.
+    call expect(report(4) <= 1e-6_c_double .and. report(5) >= 1e-3_c_double, 'a smooth loss is accurate widely')
+    call expect(mu > 0 .and. mu < report(5), 'the recommended mu is inside the accurate range')
+    call zoo_scan_mu(stepped, fit_loss, 0, mu, stat=stat)
+    call expect(stat == ZOO_INVALID_ARGUMENT, 'a scan without directions is refused')
+    call zoo_scan_mu(stepped, fit_loss, 2, mu, report=report(1:5), stat=stat)
+    call expect(stat == ZOO_BAD_SIZE, 'a short report array is refused')
+  end block
   call zoo_model_get_params(copy, other)
   call expect(all(params == other), 'copied model holds the weights')
   call zoo_model_free(copy)
