@@ -9,7 +9,8 @@
 //! * per radius, the median relative error of the central slope
 //!   (L₊ − L₋)/(2h) and of the forward slope (L₊ − L)/h against the
 //!   direction's most stable central slope (the one that changes least
-//!   between neighbouring radii);
+//!   between neighbouring radii; a zero slope, a loss that did not resolve
+//!   the perturbation, never counts as stable);
 //! * the accurate range: the widest run of radii whose central error is
 //!   at most 10 %. Below it noise and jumps of the loss (a solver's step
 //!   count changing, roundoff) dominate; above it curvature does;
@@ -78,6 +79,11 @@ pub fn analyse(base: f64, plus: &[Vec<f64>], minus: &[Vec<f64>]) -> MuScan {
         let mut best = f64::INFINITY;
         for i in 0..n - 1 {
             let (a, b) = (central(j, i), central(j, i + 1));
+            // A zero slope is a loss that did not resolve the perturbation
+            // (quantized output), not a stable slope.
+            if a == 0.0 || b == 0.0 {
+                continue;
+            }
             let change = (a - b).abs() / a.abs().max(b.abs()).max(f64::MIN_POSITIVE);
             if change < best {
                 best = change;

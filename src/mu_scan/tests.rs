@@ -71,3 +71,16 @@ fn non_finite_losses_and_no_accurate_radius_are_reported() {
     assert!(s.central_error[5] <= ACCURATE);
     assert_eq!(s.accurate_high, 1e-2);
 }
+
+#[test]
+fn a_quantized_loss_is_not_accurate_where_it_does_not_move() {
+    // f(t) = c + s·t rounded to 6 decimals (c off the grid): radii below
+    // a few quanta see no change or one quantum; the slope is right only
+    // where 2sh spans several quanta.
+    let f = |j: usize, t: f64| ((1.00000037 + (1.0 + 0.1 * j as f64) * t) * 1e6).round() / 1e6;
+    let s = scan(f, 4);
+    assert!(s.accurate_low >= 3e-6, "{s:?}");
+    assert!(s.central_error[..6].iter().all(|&e| e >= 0.1), "{s:?}");
+    assert_eq!(s.accurate_high, 0.1);
+    assert!(s.noise >= 1e-7, "{s:?}");
+}
