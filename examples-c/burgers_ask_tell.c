@@ -44,15 +44,15 @@ static const double PI = 3.14159265358979323846;
         }                                                                                            \
     } while (0)
 
-/* The same random smooth initial conditions as the Fortran demo: the
- * Park-Miller generator (48271, 2^31 - 1), whose products fit in 64 bits. */
+/* Random smooth initial conditions of the Fortran demo's kind, from a
+ * 64-bit LCG in unsigned (wrap-around, well-defined) arithmetic. */
 static double next_uniform(int64_t *state) {
-    *state = (48271 * *state) % 2147483647;
-    return (double)*state / 2147483647.0;
+    *state = (int64_t)(((uint64_t)*state * 6364136223846793005ULL + 1442695040888963407ULL) & INT64_MAX);
+    return (double)((*state / 65536) % 2147483648LL) / 2147483648.0;
 }
 
 static void initial_condition(int seed, double amplitude, int n, double *u) {
-    int64_t state = 1 + ((12345 + 7919 * (int64_t)seed) % 2147483646 + 2147483646) % 2147483646;
+    int64_t state = 12345 + 7919 * (int64_t)seed;
     memset(u, 0, sizeof(double) * n);
     for (int k = 1; k <= 4; k++) {
         double a = next_uniform(&state) * 2 - 1, phase = 2 * PI * next_uniform(&state);

@@ -59,16 +59,16 @@ TUNE_BUDGET = 2000
 
 # zoo configurations: (name, option string, grid). The seed is added to
 # every option string. A grid maps an option to the values tried on
-# validation. Options this zoo does not know (e.g. a future "lr=auto" or
-# "shaping=rank") make zoo_trainer_new fail with ZOO_UNKNOWN_OPTION: such a
-# configuration is skipped with a note, so entries can be added before the
-# option exists.
+# validation. Options a zoo does not know (an older library) make
+# zoo_trainer_new fail with ZOO_UNKNOWN_OPTION: such a configuration is
+# skipped with a note.
 ZOO_CONFIGS = [
     ("zoo default", "", None),
     ("zoo rge-central q=16 adam", "estimator=rge-central q=16 mu=0.001 optimizer=adam",
      {"lr": [0.003, 0.01, 0.03, 0.1, 0.3]}),
     ("zoo lr=auto", "lr=auto", None),
     ("zoo shaping=rank", "estimator=rge-central q=16 shaping=rank", None),
+    ("zoo lr=auto shaping=rank", "lr=auto shaping=rank", None),
 ]
 
 # Peers' grids (chosen on validation like zoo's).
