@@ -38,7 +38,7 @@ program burgers_demo
   !> the full run chose (results/burgers.json), per observation interval.
   real(dp), parameter :: ZO_LRS(3) = [0.001_dp, 0.003_dp, 0.01_dp], CLOSURE_LRS(3) = [0.003_dp, 0.01_dp, 0.03_dp]
   real(dp), parameter :: NON_LRS(3) = [0.001_dp, 0.003_dp, 0.01_dp], NOISES(3) = [0.01_dp, 0.03_dp, 0.1_dp]
-  integer, parameter :: ZO_QUICK(3) = [3, 3, 2], CLOSURE_QUICK = 3, NON_QUICK(3) = [1, 3, 1]
+  integer, parameter :: ZO_QUICK(3) = [2, 2, 2], CLOSURE_QUICK = 3, NON_QUICK(3) = [2, 3, 2]
   integer, parameter :: STRIDES(3) = [1, 5, 10]
   integer, parameter :: ZO_ITERATIONS = 600, CLOSURE_ITERATIONS = 600, NON_EPOCHS = 3000
   !> The shock study trains on 60 steps; with the closure grid and budget
