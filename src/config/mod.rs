@@ -93,7 +93,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         "lr",
         "0.001",
         "number ≥ 0 | auto",
-        "learning rate; auto: adapted from the losses of consecutive iterations (×1.2 after a step that did not raise the loss, ×0.5 and the step halved back after one that did; starts at 0.001; the schedule is not applied; needs the same loss function every iteration); no extra evaluations",
+        "learning rate; auto: adapted from the losses of consecutive iterations (×1.2 after a step that did not raise L(θ); after one that did, θ goes back and the rate halves; starts at 0.001; the schedule is not applied; needs the same loss function every iteration); also sets base_loss=on, so central estimators evaluate θ (one candidate more per iteration)",
     ),
     spec(
         "momentum",
@@ -366,7 +366,13 @@ impl TrainerConfig {
                     ("sign-sgd", OptimizerKind::SignSgd),
                 ])?
             }
-            "lr" if value == "auto" => o.auto_lr = true,
+            "lr" if value == "auto" => {
+                // Its comparisons need L(θ_k) itself: the mean candidate
+                // loss carries noise from each iteration's directions, and
+                // a running minimum of noise stalls the rate at its floor.
+                o.auto_lr = true;
+                e.base_loss = true;
+            }
             "lr" => {
                 o.lr = v.number(|x| x >= 0.0)?;
                 o.auto_lr = false;

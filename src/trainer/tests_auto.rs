@@ -73,6 +73,9 @@ fn auto_lr_reaches_the_minimum_without_a_tuned_rate() {
 fn auto_lr_option_reads_back_and_a_number_turns_it_off() {
     let (mut trainer, _) = train("lr=auto", 3);
     assert_eq!(trainer.get("lr").unwrap(), "auto");
+    // Exact L(θ_k) for its comparisons: one candidate more per iteration.
+    assert_eq!(trainer.get("base_loss").unwrap(), "on");
+    assert_eq!(trainer.candidates_per_iteration(), 33);
     assert!(trainer.last_metrics().unwrap().lr > 0.0);
     trainer.set("lr", "0.01").unwrap();
     assert_eq!(trainer.get("lr").unwrap(), "0.01");
