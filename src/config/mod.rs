@@ -93,7 +93,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         "lr",
         "0.001",
         "number ≥ 0 | auto",
-        "learning rate; auto: adapted from the losses of consecutive iterations (×1.2 after a step that did not raise L(θ); after one that did, θ goes back and the rate halves; starts at 0.001; the schedule is not applied; needs the same loss function every iteration); also sets base_loss=on, so central estimators evaluate θ (one candidate more per iteration)",
+        "learning rate; auto: adapted from the losses of consecutive iterations (×1.2 after a step that did not raise L(θ); after one that did, θ goes back and the rate halves; starts at 0.001; the schedule is not applied; needs the same loss function every iteration); central estimators then also evaluate θ, as with base_loss=on (one candidate more per iteration)",
     ),
     spec(
         "momentum",
@@ -306,6 +306,18 @@ impl Default for TrainerConfig {
 }
 
 impl TrainerConfig {
+    /// The estimator settings an iteration's plan uses: the options, with
+    /// θ also evaluated under `lr=auto`, whose comparisons need L(θ_k)
+    /// itself (the mean candidate loss carries noise from each iteration's
+    /// directions, and a running minimum of noise stalls the rate at its
+    /// floor).
+    pub fn plan_estimator(&self) -> EstimatorConfig {
+        EstimatorConfig {
+            base_loss: self.estimator.base_loss || self.optim.auto_lr,
+            ..self.estimator
+        }
+    }
+
     /// Defaults overridden by `options`: whitespace-separated `key=value`
     /// words.
     pub fn parse(options: &str) -> Result<Self> {
@@ -366,13 +378,7 @@ impl TrainerConfig {
                     ("sign-sgd", OptimizerKind::SignSgd),
                 ])?
             }
-            "lr" if value == "auto" => {
-                // Its comparisons need L(θ_k) itself: the mean candidate
-                // loss carries noise from each iteration's directions, and
-                // a running minimum of noise stalls the rate at its floor.
-                o.auto_lr = true;
-                e.base_loss = true;
-            }
+            "lr" if value == "auto" => o.auto_lr = true,
             "lr" => {
                 o.lr = v.number(|x| x >= 0.0)?;
                 o.auto_lr = false;

@@ -179,7 +179,7 @@ impl Trainer {
             ));
         }
         let pool = LazyPool::new(config.threads);
-        let plan = Plan::new(config.estimator, config.seed, 0, model.num_active());
+        let plan = Plan::new(config.plan_estimator(), config.seed, 0, model.num_active());
         let mut trainer = Self {
             optimizer: Optimizer::new(model.num_params()),
             open: OpenIteration {
@@ -263,7 +263,7 @@ impl Trainer {
         } else {
             let active = sparse::estimation_active(&self.model, &self.config, self.iteration);
             Plan::new(
-                self.config.estimator,
+                self.config.plan_estimator(),
                 self.config.seed,
                 self.iteration,
                 active.len(),
@@ -339,7 +339,7 @@ impl Trainer {
         self.refresh_active();
         let c = &self.config;
         self.estimation.plan.reset(
-            c.estimator,
+            c.plan_estimator(),
             c.seed,
             self.iteration,
             self.estimation.active.len(),

@@ -5,8 +5,7 @@ use crate::config::TrainerConfig;
 use crate::error::{Result, ZooError};
 use crate::estimate::{DirectionKind, EstimatorKind};
 use crate::mu_scan::{analyse, MuScan, RADII};
-use crate::rng::{stream, Purpose};
-use rand::Rng;
+use crate::rng::{Gaussian, Purpose};
 use std::sync::Mutex;
 
 /// Most directions a scan takes: enough for a median, far below what
@@ -70,16 +69,12 @@ impl Trainer {
     }
 }
 
-/// A Gaussian direction over `m` coordinates, normalized (Box–Muller on
-/// the scan's own stream, so the scan never shifts training's draws).
+/// A Gaussian direction over `m` coordinates, normalized: the same
+/// counter-based generator as RGE's directions, on the scan's own stream,
+/// so the scan never shifts training's draws.
 fn unit_direction(seed: u64, j: u64, m: usize) -> Vec<f64> {
-    let mut rng = stream(seed, Purpose::MuScan, j, 0);
-    let mut u: Vec<f64> = (0..m)
-        .map(|_| {
-            let (a, b): (f64, f64) = (rng.random(), rng.random());
-            (-2.0 * (1.0 - a).ln()).sqrt() * (std::f64::consts::TAU * b).cos()
-        })
-        .collect();
+    let mut u = vec![0.0; m];
+    Gaussian::new(seed, Purpose::MuScan, 0, j).fill(0, &mut u);
     let norm = crate::optim::norm(&u).max(f64::MIN_POSITIVE);
     u.iter_mut().for_each(|v| *v /= norm);
     u
