@@ -20,7 +20,7 @@
 
 pub mod auto_step;
 
-pub use auto_step::AutoStep;
+pub use auto_step::{AutoStep, Comparison};
 
 /// The update rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,20 +164,25 @@ impl Optimizer {
         self.auto = auto;
     }
 
-    /// One update at iteration `k` where `loss` is L(θ_k): with `lr=auto`
-    /// the adaptive rule of [`auto_step`], else [`Optimizer::update`].
-    /// Returns the learning rate used.
+    /// Forgets the last `lr=auto` step (θ was replaced from outside).
+    pub fn forget_auto_step(&mut self) {
+        self.auto.forget_step();
+    }
+
+    /// One update at iteration `k` with the losses `compared` of this
+    /// iteration: with `lr=auto` the adaptive rule of [`auto_step`], else
+    /// [`Optimizer::update`]. Returns the learning rate used.
     pub fn step(
         &mut self,
         config: &OptimConfig,
         k: u64,
-        loss: f64,
+        compared: Comparison,
         theta: &mut [f64],
         active: &[usize],
         grad: &mut [f64],
     ) -> f64 {
         if config.auto_lr {
-            self.auto_update(config, loss, theta, active, grad)
+            self.auto_update(config, compared, theta, active, grad)
         } else {
             self.update(config, k, theta, active, grad)
         }
@@ -406,6 +411,14 @@ mod tests {
         assert_close(&theta, &[0.95 - 0.03, -1.9 - 0.04]);
     }
 
+    /// L(θ_k) alone: the stored loss of the accepted point is the reference.
+    fn stored(current: f64) -> Comparison {
+        Comparison {
+            current,
+            reference: None,
+        }
+    }
+
     #[test]
     fn auto_lr_grows_on_success_and_takes_back_a_step_that_raised_the_loss() {
         let mut c = config(OptimizerKind::Sgd);
@@ -414,34 +427,75 @@ mod tests {
         let mut opt = Optimizer::new(2);
         let mut theta = vec![1.0, -2.0];
         // First update: nothing to compare with, rate START.
+        assert!(opt.auto_step().reference_step().is_none());
         assert_eq!(
-            opt.step(&c, 0, 5.0, &mut theta, &[0, 1], &mut [1.0, -2.0]),
+            opt.step(&c, 0, stored(5.0), &mut theta, &[0, 1], &mut [1.0, -2.0]),
             start
         );
         let first = theta.clone();
         assert_close(&first, &[1.0 - start, -2.0 + 2.0 * start]);
+        assert_close(
+            opt.auto_step().reference_step().unwrap(),
+            &[-start, 2.0 * start],
+        );
         // The loss fell: θ_1 is accepted and the rate grows.
         assert_eq!(
-            opt.step(&c, 1, 4.0, &mut theta, &[0], &mut [1.0]),
+            opt.step(&c, 1, stored(4.0), &mut theta, &[0], &mut [1.0]),
             start * grow
         );
         assert_close(&theta, &[first[0] - start * grow, first[1]]);
         // The loss rose: back to θ_1, the rate shrinks, and the step is
         // this iteration's gradient from θ_1.
-        let lr = opt.step(&c, 2, 4.5, &mut theta, &[0, 1], &mut [-1.0, 1.0]);
+        let lr = opt.step(&c, 2, stored(4.5), &mut theta, &[0, 1], &mut [-1.0, 1.0]);
         assert_eq!(lr, start * grow * shrink);
         assert_close(&theta, &[first[0] + lr, first[1] - lr]);
         // A NaN loss is a rejection too; a loss equal to the accepted one
         // is a success.
         let mut nan = (opt.clone(), theta.clone());
-        let lr_nan = nan.0.step(&c, 3, f64::NAN, &mut nan.1, &[0], &mut [1.0]);
+        let lr_nan = nan.0.step(&c, 3, stored(f64::NAN), &mut nan.1, &[0], &mut [1.0]);
         assert_eq!(lr_nan, lr * shrink);
         assert_close(&nan.1, &[first[0] - lr_nan, first[1]]);
         let here = theta.clone();
-        let lr_equal = opt.step(&c, 3, 4.0, &mut theta, &[0], &mut [1.0]);
+        let lr_equal = opt.step(&c, 3, stored(4.0), &mut theta, &[0], &mut [1.0]);
         assert_eq!(lr_equal, lr * grow);
         assert_close(&theta, &[here[0] - lr_equal, here[1]]);
         assert_eq!(opt.auto_step().accepted_loss, 4.0);
+    }
+
+    #[test]
+    fn auto_lr_compares_with_the_reference_loss_of_the_same_iteration() {
+        let mut c = config(OptimizerKind::Sgd);
+        c.auto_lr = true;
+        let (start, grow, shrink) = (auto_step::START, auto_step::GROW, auto_step::SHRINK);
+        let mut opt = Optimizer::new(1);
+        let mut theta = vec![0.0];
+        opt.step(&c, 0, stored(1.0), &mut theta, &[0], &mut [1.0]);
+        // The loss rose from 1 to 10 between iterations (a new batch), but
+        // on this iteration's loss θ_1 beats θ_0: accepted.
+        let fresh = |current, reference| Comparison {
+            current,
+            reference: Some(reference),
+        };
+        let lr = opt.step(&c, 1, fresh(10.0, 11.0), &mut theta, &[0], &mut [1.0]);
+        assert_eq!(lr, start * grow);
+        assert_close(&theta, &[-start - lr]);
+        assert_eq!(opt.auto_step().accepted_loss, 10.0);
+        // The loss fell to 2, yet the reference is lower: rejected, and
+        // the reference loss becomes the accepted one.
+        let lr2 = opt.step(&c, 2, fresh(2.0, 1.5), &mut theta, &[0], &mut [1.0]);
+        assert_eq!(lr2, lr * shrink);
+        assert_close(&theta, &[-start - lr2]);
+        assert_eq!(opt.auto_step().accepted_loss, 1.5);
+        // A reference that could not be evaluated loses to a finite loss.
+        let lr3 = opt.step(&c, 3, fresh(3.0, f64::NAN), &mut theta, &[0], &mut [1.0]);
+        assert_eq!(lr3, lr2 * grow);
+        // Forgetting the step makes the next update a first one.
+        opt.forget_auto_step();
+        assert!(opt.auto_step().reference_step().is_none());
+        let before = theta.clone();
+        let lr4 = opt.step(&c, 4, fresh(100.0, 0.0), &mut theta, &[0], &mut [1.0]);
+        assert_eq!(lr4, lr3);
+        assert_close(&theta, &[before[0] - lr4]);
     }
 
     #[test]

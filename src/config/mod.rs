@@ -318,6 +318,16 @@ impl TrainerConfig {
         }
     }
 
+    /// The estimator settings of an output-space plan: θ's outputs are
+    /// evaluated under `lr=auto` only (`base_loss` is a weight-space
+    /// option).
+    pub fn output_plan_estimator(&self) -> EstimatorConfig {
+        EstimatorConfig {
+            base_loss: self.optim.auto_lr,
+            ..self.estimator
+        }
+    }
+
     /// Defaults overridden by `options`: whitespace-separated `key=value`
     /// words.
     pub fn parse(options: &str) -> Result<Self> {

@@ -101,6 +101,8 @@ pub enum Perturbation {
     Direction { j: usize, sign: f64 },
     /// θ + sign·μ·e_{A[position]}.
     Coordinate { position: usize, sign: f64 },
+    /// θ − s, the point the last `lr=auto` step s started from.
+    Reference,
 }
 
 /// The fixed list of candidates of one iteration.
@@ -123,6 +125,9 @@ pub struct Plan {
     /// Reused by rank shaping: the shaped losses and the sort order.
     shaped: Vec<f64>,
     order: Vec<usize>,
+    /// The last `lr=auto` step s (over every coordinate of θ), when this
+    /// iteration re-evaluates the point it started from; empty otherwise.
+    reference: Vec<f64>,
 }
 
 /// How an iteration's losses were used.
@@ -137,6 +142,9 @@ pub struct Summary {
     pub mean_loss: f64,
     /// Candidates whose loss (or whose partner's) was not finite.
     pub dropped: usize,
+    /// L(θ − s) of the reported-only [`Perturbation::Reference`]
+    /// candidate, as it came, when the plan has one.
+    pub reference_loss: Option<f64>,
 }
 
 impl Plan {
@@ -153,6 +161,7 @@ impl Plan {
             norms: Vec::new(),
             shaped: Vec::new(),
             order: Vec::new(),
+            reference: Vec::new(),
         };
         plan.prepare();
         plan
@@ -160,13 +169,8 @@ impl Plan {
 
     /// A plan over `dim` output coordinates (the output-space estimator):
     /// the same candidates and assembly, with directions from their own
-    /// stream so they never coincide with weight-space ones. It adds no
-    /// reported-only base point: `base_loss` applies to weight space.
+    /// stream so they never coincide with weight-space ones.
     pub fn over_outputs(config: EstimatorConfig, seed: u64, iteration: u64, dim: usize) -> Self {
-        let config = EstimatorConfig {
-            base_loss: false,
-            ..config
-        };
         let mut plan = Self::new(config, seed, iteration, dim);
         plan.purpose = Purpose::OutputDirection;
         plan
@@ -178,7 +182,20 @@ impl Plan {
         self.seed = seed;
         self.iteration = iteration;
         self.num_active = num_active;
+        self.reference.clear();
         self.prepare();
+    }
+
+    /// Adds (or, for `None`, removes) the reported-only candidate θ − s
+    /// (the last candidate): `lr=auto` compares L(θ) with the loss of the
+    /// point its last step s started from on the same iteration's loss, so
+    /// that a loss that changes between iterations (online training,
+    /// mini-batches, noise) compares like with like.
+    pub fn set_reference(&mut self, step: Option<&[f64]>) {
+        self.reference.clear();
+        if let Some(step) = step {
+            self.reference.extend_from_slice(step);
+        }
     }
 
     /// Per-iteration state: CGE's coordinates, empty sphere norms (their
@@ -238,11 +255,12 @@ impl Plan {
     /// included.
     pub fn num_candidates(&self) -> usize {
         let p = self.num_perturbations();
-        if self.config.kind.is_central() {
+        let with_base = if self.config.kind.is_central() {
             2 * p + usize::from(self.config.base_loss)
         } else {
             p + 1
-        }
+        };
+        with_base + usize::from(!self.reference.is_empty())
     }
 
     /// The candidate that evaluates θ only to report L(θ) (central
@@ -253,15 +271,31 @@ impl Plan {
             .then(|| 2 * self.num_perturbations())
     }
 
-    /// The candidates the estimate is made from (every one but
-    /// [`Plan::reported_only`]).
+    /// The candidate θ − s of [`Plan::set_reference`] (the last one), also
+    /// reported only.
+    pub fn reference(&self) -> Option<usize> {
+        (!self.reference.is_empty()).then(|| self.num_candidates() - 1)
+    }
+
+    /// Whether candidate `c`'s loss is only reported (θ with `base_loss`,
+    /// or the reference point): no non-finite policy applies to it.
+    pub fn is_reported_only(&self, c: usize) -> bool {
+        self.reported_only() == Some(c) || self.reference() == Some(c)
+    }
+
+    /// The candidates the estimate is made from (every one but the
+    /// reported-only ones, which come last).
     fn estimate_candidates(&self) -> usize {
         self.reported_only()
+            .or_else(|| self.reference())
             .unwrap_or_else(|| self.num_candidates())
     }
 
     /// What candidate `c` is.
     pub fn perturbation(&self, c: usize) -> Perturbation {
+        if self.reference() == Some(c) {
+            return Perturbation::Reference;
+        }
         if self.reported_only() == Some(c) {
             return Perturbation::Base;
         }
@@ -301,6 +335,14 @@ impl Plan {
             Perturbation::Direction { j, sign } => {
                 self.perturb(j, sign, None, active, out, direction, holds)
             }
+            Perturbation::Reference => self.step_back(out),
+        }
+    }
+
+    /// θ − s: every coordinate the last step moved, active now or not.
+    fn step_back(&self, out: &mut [f64]) {
+        for (o, s) in out.iter_mut().zip(&self.reference) {
+            *o -= s;
         }
     }
 
@@ -316,6 +358,7 @@ impl Plan {
                     out[i] = theta[i];
                 }
             }
+            Perturbation::Reference => out.copy_from_slice(theta),
         }
     }
 
@@ -323,7 +366,8 @@ impl Plan {
     /// gradient over the active set. Fails, writing nothing meaningful, when
     /// the base loss of a forward estimator or every perturbation is
     /// non-finite. The reported-only base point's loss is returned as the
-    /// base loss whatever its value and used for nothing else.
+    /// base loss whatever its value and used for nothing else; so is the
+    /// reference point's, as the reference loss.
     pub fn assemble(
         &mut self,
         losses: &[f64],
@@ -334,9 +378,11 @@ impl Plan {
         assert_eq!(grad.len(), self.num_active);
         let (estimated, reported) = losses.split_at(self.estimate_candidates());
         let mut summary = self.estimate(estimated, grad, pool)?;
-        if let Some(&base) = reported.first() {
-            summary.base_loss = Some(base);
+        let mut reported = reported.iter();
+        if self.reported_only().is_some() {
+            summary.base_loss = reported.next().copied();
         }
+        summary.reference_loss = reported.next().copied();
         Ok(summary)
     }
 
@@ -384,6 +430,7 @@ impl Plan {
             base_loss,
             mean_loss: sum / count as f64,
             dropped,
+            reference_loss: None,
         })
     }
 

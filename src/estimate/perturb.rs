@@ -26,6 +26,14 @@ impl Plan {
         if prev == Some(c) {
             return;
         }
+        // The reference point moved coordinates outside the active set too.
+        let prev = match prev {
+            Some(p) if self.perturbation(p) == Perturbation::Reference => {
+                out.copy_from_slice(theta);
+                None
+            }
+            other => other,
+        };
         match self.perturbation(c) {
             Perturbation::Direction { j, sign } => {
                 self.perturb(j, sign, Some(theta), active, out, direction, holds)
@@ -34,8 +42,12 @@ impl Plan {
                 if let Some(p) = prev {
                     self.revert(p, theta, active, out);
                 }
-                if let Perturbation::Coordinate { position, sign } = other {
-                    out[active[position]] += sign * self.config.mu;
+                match other {
+                    Perturbation::Coordinate { position, sign } => {
+                        out[active[position]] += sign * self.config.mu
+                    }
+                    Perturbation::Reference => self.step_back(out),
+                    _ => {}
                 }
             }
         }

@@ -478,5 +478,74 @@ fn the_reported_only_base_point_comes_last_and_changes_no_estimate() {
         kind: EstimatorKind::CgeCentral,
         ..with
     };
-    assert_eq!(Plan::over_outputs(central, 1, 0, 3).num_candidates(), 6);
+    assert_eq!(Plan::over_outputs(central, 1, 0, 3).num_candidates(), 7);
+    let without = EstimatorConfig {
+        base_loss: false,
+        ..central
+    };
+    assert_eq!(Plan::over_outputs(without, 1, 0, 3).num_candidates(), 6);
+}
+
+#[test]
+fn the_reference_point_comes_last_and_changes_no_estimate() {
+    let theta = [0.5, -1.0, 2.0, 0.25, 3.0];
+    let active = [0, 2, 3];
+    // The last step moved an inactive coordinate too (the active set was
+    // another one then).
+    let step = [0.1, 0.0, -0.2, 0.3, 0.4];
+    for kind in [
+        EstimatorKind::RgeCentral,
+        EstimatorKind::RgeForward,
+        EstimatorKind::CgeCentral,
+        EstimatorKind::CgeForward,
+    ] {
+        for base_loss in [false, true] {
+            let estimator = EstimatorConfig {
+                base_loss,
+                ..config(kind, 2, DirectionKind::Gaussian, 0.1, 0)
+            };
+            let plain = Plan::new(estimator, 3, 1, active.len());
+            let mut plan = plain.clone();
+            plan.set_reference(Some(&step));
+            let n = plain.num_candidates();
+            assert_eq!(plan.num_candidates(), n + 1, "{kind:?}");
+            assert_eq!(plan.reference(), Some(n));
+            assert_eq!(plan.perturbation(n), Perturbation::Reference);
+            assert!(plan.is_reported_only(n));
+            assert_eq!(plan.reported_only(), plain.reported_only());
+            // θ − s on every coordinate, from θ or from any other
+            // candidate, and back.
+            let back: Vec<f64> = theta.iter().zip(&step).map(|(t, s)| t - s).collect();
+            let mut direction = vec![0.0; active.len()];
+            for prev in (0..n).map(Some).chain([None]) {
+                let (mut out, mut holds) = (theta.to_vec(), None);
+                if let Some(p) = prev {
+                    plan.materialize(None, p, &theta, &active, &mut out, &mut direction, &mut holds);
+                }
+                plan.materialize(prev, n, &theta, &active, &mut out, &mut direction, &mut holds);
+                assert_eq!(out, back, "{kind:?} after {prev:?}");
+                // Every other candidate after the reference: as from θ.
+                for c in 0..n {
+                    let mut fresh = theta.to_vec();
+                    let mut after = out.clone();
+                    plain.apply(c, &active, &mut fresh, &mut direction, &mut None);
+                    plan.materialize(Some(n), c, &theta, &active, &mut after, &mut direction, &mut None);
+                    assert_eq!(after, fresh, "{kind:?}: candidate {c} after the reference");
+                }
+            }
+            // The estimate ignores the reference's loss, which is reported.
+            let losses: Vec<f64> = (0..n).map(|c| 1.0 + 0.1 * c as f64).collect();
+            let (mut g_plain, mut g_ref) = (vec![0.0; 3], vec![0.0; 3]);
+            let s_plain = plain.clone().assemble(&losses, &mut g_plain, None).unwrap();
+            let mut with_ref = losses.clone();
+            with_ref.push(f64::NAN);
+            let s_ref = plan.assemble(&with_ref, &mut g_ref, None).unwrap();
+            assert_eq!(g_plain, g_ref, "{kind:?}");
+            assert_eq!(s_plain.base_loss, s_ref.base_loss);
+            assert_eq!(s_plain.reference_loss, None);
+            assert!(s_ref.reference_loss.unwrap().is_nan());
+            plan.set_reference(None);
+            assert_eq!(plan.num_candidates(), n);
+        }
+    }
 }

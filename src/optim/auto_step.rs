@@ -1,22 +1,23 @@
 //! `lr=auto`: a success-based step size with backtracking, adapted from
-//! the losses every iteration already has (no extra evaluations).
+//! the losses of each iteration.
 //!
-//! Each iteration brings L(θ_k): the base loss where one is evaluated
-//! (forward estimators, central ones with `base_loss=on`), else the mean
-//! candidate loss, L(θ_k) + O(μ²). If it is no larger than the loss of
-//! the last accepted point θ_a, the step that led to θ_k succeeded: θ_k
-//! becomes the accepted point and the learning rate grows by [`GROW`].
-//! Otherwise the step overshot: θ goes back to θ_a and the learning rate
-//! shrinks by [`SHRINK`]. Either way the optimizer then takes its update
-//! with the new rate and this iteration's gradient (after a rejection,
-//! taken at θ_k, a step away from θ_a: a fresh direction, not the one
-//! that failed). The accepted loss never increases, so a run never
-//! drifts from the best point it has seen; with a noisy loss, rejections
-//! shrink the step, which anneals it.
+//! After the first update, every iteration evaluates, besides its
+//! candidates, θ_k itself and the point θ_a = θ_k − s its last step s
+//! started from (two reported-only candidates; forward estimators
+//! evaluate θ_k anyway). If L(θ_k) is no larger than L(θ_a) the step
+//! succeeded: θ_k is kept and the learning rate grows by [`GROW`].
+//! Otherwise the step overshot: θ goes back to θ_a and the rate shrinks by
+//! [`SHRINK`]. Either way the optimizer then takes its update with the new
+//! rate and this iteration's gradient (after a rejection taken at θ_k, a
+//! step away from θ_a: a fresh direction, not the one that failed).
 //!
-//! The loss must be the same function at every iteration (rollouts,
-//! a fixed dataset, not changing mini-batches): comparisons across
-//! iterations are what the rule rests on.
+//! Both losses come from the same iteration, so the rule holds for a loss
+//! that changes between iterations (online training in a time loop,
+//! changing mini-batches) and is unbiased under evaluation noise, where a
+//! stored loss of the accepted point would be a running minimum of the
+//! noise that rejects every later step. With a noisy loss, rejections
+//! shrink the step, which anneals it. Where no reference loss is given,
+//! the loss of the last accepted point, stored, stands in for it.
 
 use super::{OptimConfig, Optimizer};
 
@@ -30,13 +31,23 @@ pub const START: f64 = 1e-3;
 const LR_BOUNDS: (f64, f64) = (1e-12, 1e6);
 
 /// The adaptive state: the rate of the last update ([`START`] before the
-/// first), the loss of the accepted point (NaN before the first update)
-/// and the displacement θ_k − θ_a of the last update, per coordinate of θ.
+/// first), the loss of the accepted point as last seen (NaN before the
+/// first update) and the displacement s = θ_k − θ_a of the last update,
+/// per coordinate of θ.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AutoStep {
     pub lr: f64,
     pub accepted_loss: f64,
     pub last_step: Vec<f64>,
+}
+
+/// The losses an `lr=auto` update compares, both from one iteration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    /// L(θ_k).
+    pub current: f64,
+    /// L(θ_k − s), where the iteration re-evaluated it.
+    pub reference: Option<f64>,
 }
 
 impl AutoStep {
@@ -55,33 +66,53 @@ impl AutoStep {
             && !self.accepted_loss.is_infinite()
             && self.last_step.iter().all(|v| v.is_finite())
     }
+
+    /// The step s whose starting point θ_k − s the next iteration
+    /// re-evaluates: none before the first update.
+    pub fn reference_step(&self) -> Option<&[f64]> {
+        (!self.accepted_loss.is_nan()).then_some(&self.last_step[..])
+    }
+
+    /// Forgets the last step (θ was replaced from outside): the next
+    /// update compares nothing, like the first.
+    pub fn forget_step(&mut self) {
+        self.accepted_loss = f64::NAN;
+        self.last_step.iter_mut().for_each(|s| *s = 0.0);
+    }
 }
 
 impl Optimizer {
-    /// One `lr=auto` update, where `loss` is L(θ_k). Returns the learning
-    /// rate used (after the adaptation).
+    /// One `lr=auto` update from the losses of `compared`. Returns the
+    /// learning rate used (after the adaptation).
     pub(super) fn auto_update(
         &mut self,
         config: &OptimConfig,
-        loss: f64,
+        compared: Comparison,
         theta: &mut [f64],
         active: &[usize],
         grad: &mut [f64],
     ) -> f64 {
-        let accepted = self.auto.accepted_loss;
         let state = &mut self.auto;
-        if accepted.is_nan() {
+        let loss = compared.current;
+        if state.accepted_loss.is_nan() {
             // The first update: nothing to compare with yet.
             state.accepted_loss = loss;
-        } else if loss.is_nan() || loss > accepted {
-            // θ_k = θ_a + s: back to θ_a.
-            for (t, s) in theta.iter_mut().zip(&state.last_step) {
-                *t -= s;
-            }
-            state.lr = (state.lr * SHRINK).max(LR_BOUNDS.0);
         } else {
-            state.accepted_loss = loss;
-            state.lr = (state.lr * GROW).min(LR_BOUNDS.1);
+            let reference = compared.reference.unwrap_or(state.accepted_loss);
+            // A reference that could not be evaluated loses to any finite L(θ_k).
+            if loss.is_nan() || loss > reference {
+                // θ_k = θ_a + s: back to θ_a.
+                for (t, s) in theta.iter_mut().zip(&state.last_step) {
+                    *t -= s;
+                }
+                state.lr = (state.lr * SHRINK).max(LR_BOUNDS.0);
+                if reference.is_finite() {
+                    state.accepted_loss = reference;
+                }
+            } else {
+                state.accepted_loss = loss;
+                state.lr = (state.lr * GROW).min(LR_BOUNDS.1);
+            }
         }
         let lr = self.auto.lr;
         let mut before = std::mem::take(&mut self.auto.last_step);

@@ -302,7 +302,7 @@ impl Trainer {
                 // The reported-only base point is not part of the estimate:
                 // no non-finite policy applies to it.
                 let loss = losses.iter().sum();
-                let checked = if self.estimation.plan.reported_only() == Some(c) {
+                let checked = if self.estimation.plan.is_reported_only(c) {
                     Ok(loss)
                 } else {
                     self.evaluation().check(c, loss)

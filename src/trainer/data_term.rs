@@ -68,6 +68,20 @@ impl Trainer {
         Ok(())
     }
 
+    /// The weighted data-term loss at `params` (same length as θ), or
+    /// `None` without a data term.
+    pub(super) fn data_loss_at(&self, params: &[f64]) -> Result<Option<f64>> {
+        let Some(term) = &self.dataset.data_term else {
+            return Ok(None);
+        };
+        let mut y = vec![0.0; term.targets.len()];
+        self.model
+            .network()
+            .forward_batch(params, &term.x, term.rows, &mut y, &mut Workspace::new())?;
+        let squares: f64 = y.iter().zip(&term.targets).map(|(y, t)| (y - t) * (y - t)).sum();
+        Ok(Some(term.weight / y.len() as f64 * squares))
+    }
+
     /// Adds the data term's gradient to `grad_active` (one entry per
     /// coordinate of the estimation set) and returns its weighted loss,
     /// or `None` without a data term.

@@ -45,9 +45,9 @@ pub use ranks::{Allreduce, Partition};
 
 use crate::config::TrainerConfig;
 use crate::error::{Result, ZooError};
-use crate::estimate::Plan;
+use crate::estimate::{Plan, Summary};
 use crate::model::Model;
-use crate::optim::{norm, Optimizer};
+use crate::optim::{norm, Comparison, Optimizer};
 use crate::schedule::{Evaluation, LazyPool, Share};
 use ask_tell::AskState;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -258,17 +258,25 @@ impl Trainer {
             } else {
                 batch.rows.saturating_mul(outputs)
             };
-            Plan::over_outputs(self.config.estimator, self.config.seed, self.iteration, dim)
-                .num_candidates()
+            let reference = usize::from(self.reference_step().is_some());
+            Plan::over_outputs(
+                self.config.output_plan_estimator(),
+                self.config.seed,
+                self.iteration,
+                dim,
+            )
+            .num_candidates()
+                + reference
         } else {
             let active = sparse::estimation_active(&self.model, &self.config, self.iteration);
-            Plan::new(
+            let mut plan = Plan::new(
                 self.config.plan_estimator(),
                 self.config.seed,
                 self.iteration,
                 active.len(),
-            )
-            .num_candidates()
+            );
+            plan.set_reference(self.reference_step());
+            plan.num_candidates()
         }
     }
 
@@ -327,10 +335,13 @@ impl Trainer {
         self.config.get(key)
     }
 
-    /// Replaces θ (see [`Model::set_params`]); optimizer state is kept.
+    /// Replaces θ (see [`Model::set_params`]); optimizer state is kept,
+    /// but `lr=auto` forgets its last step, which led to the old θ.
     pub fn set_params(&mut self, params: &[f64]) -> Result<()> {
         self.ensure_quiet("set parameters")?;
-        self.model.set_params(params)
+        self.model.set_params(params)?;
+        self.optimizer.forget_auto_step();
+        Ok(())
     }
 
     /// Opens iteration `self.iteration`: a new serial and plan.
@@ -344,11 +355,23 @@ impl Trainer {
             self.iteration,
             self.estimation.active.len(),
         );
+        let updates = self.config.optim.auto_lr && self.estimation.grasp.is_none();
+        let step = updates.then(|| self.optimizer.auto_step().reference_step());
+        self.estimation.plan.set_reference(step.flatten());
         self.open.grad.resize(self.estimation.active.len(), 0.0);
         self.open.losses.clear();
         self.open
             .losses
             .resize(self.estimation.plan.num_candidates(), f64::NAN);
+    }
+
+    /// The last `lr=auto` step, whose starting point an iteration that
+    /// updates θ re-evaluates (not a ZO-GraSP probe's).
+    fn reference_step(&self) -> Option<&[f64]> {
+        if !self.config.optim.auto_lr || self.estimation.grasp.is_some() {
+            return None;
+        }
+        self.optimizer.auto_step().reference_step()
     }
 
     fn evaluation(&self) -> Evaluation<'_> {
@@ -463,11 +486,12 @@ impl Trainer {
             self.advance_zo_grasp()?;
             0.0
         } else {
+            let compared = self.comparison(&summary, data_loss)?;
             let theta = self.model.params_mut();
             let lr = self.optimizer.step(
                 &self.config.optim,
                 k,
-                objective(summary.base_loss, summary.mean_loss, data_loss),
+                compared,
                 theta,
                 &self.estimation.active,
                 &mut self.open.grad,
@@ -495,11 +519,26 @@ impl Trainer {
     }
 }
 
-/// L(θ_k) as `lr=auto` compares it across iterations: the base loss where
-/// it was evaluated and is finite, else the mean candidate loss, plus the
-/// data term when one is set.
-fn objective(base_loss: Option<f64>, mean_loss: f64, data_loss: Option<f64>) -> f64 {
-    base_loss.filter(|b| b.is_finite()).unwrap_or(mean_loss) + data_loss.unwrap_or(0.0)
+impl Trainer {
+    /// What `lr=auto` compares: L(θ_k), the base loss where it was
+    /// evaluated and is finite, else the mean candidate loss; and the
+    /// reference point's loss where the iteration evaluated it; each plus
+    /// the data term at its point when one is set.
+    fn comparison(&self, summary: &Summary, data_loss: Option<f64>) -> Result<Comparison> {
+        let current = summary
+            .base_loss
+            .filter(|b| b.is_finite())
+            .unwrap_or(summary.mean_loss)
+            + data_loss.unwrap_or(0.0);
+        let reference = match (summary.reference_loss, self.reference_step()) {
+            (Some(loss), Some(step)) => {
+                let at: Vec<f64> = self.params().iter().zip(step).map(|(t, s)| t - s).collect();
+                Some(loss + self.data_loss_at(&at)?.unwrap_or(0.0))
+            }
+            _ => None,
+        };
+        Ok(Comparison { current, reference })
+    }
 }
 
 /// The loss of the plan's reported-only base point (option `base_loss`),
@@ -507,35 +546,42 @@ fn objective(base_loss: Option<f64>, mean_loss: f64, data_loss: Option<f64>) -> 
 /// policy guards the estimate, and this loss is not part of it, so a NaN
 /// there must neither drop nor abort the iteration.
 struct AsideLoss {
-    candidate: Option<usize>,
-    bits: AtomicU64,
+    /// The base point's and the reference point's, where the plan has them.
+    candidates: [Option<usize>; 2],
+    bits: [AtomicU64; 2],
 }
 
 impl AsideLoss {
     fn new(plan: &Plan) -> Self {
+        let nan = || AtomicU64::new(f64::NAN.to_bits());
         Self {
-            candidate: plan.reported_only(),
-            bits: AtomicU64::new(f64::NAN.to_bits()),
+            candidates: [plan.reported_only(), plan.reference()],
+            bits: [nan(), nan()],
         }
     }
 
-    /// `result` of candidate `c`; the reported-only loss is kept here and
+    /// `result` of candidate `c`; a reported-only loss is kept here and
     /// a finite stand-in goes to the schedule.
     fn divert(&self, c: usize, result: LossResult) -> LossResult {
         match result {
-            Ok(loss) if self.candidate == Some(c) => {
-                self.bits.store(loss.to_bits(), Ordering::Relaxed);
-                Ok(0.0)
-            }
+            Ok(loss) => match self.candidates.iter().position(|&r| r == Some(c)) {
+                Some(slot) => {
+                    self.bits[slot].store(loss.to_bits(), Ordering::Relaxed);
+                    Ok(0.0)
+                }
+                None => Ok(loss),
+            },
             other => other,
         }
     }
 
-    /// Puts the kept loss back into its slot, where this process
-    /// evaluated it.
+    /// Puts the kept losses back into their slots, where this process
+    /// evaluated them.
     fn restore(&self, losses: &mut [f64], share: Share) {
-        if let Some(c) = self.candidate.filter(|&c| share.owns(c)) {
-            losses[c] = f64::from_bits(self.bits.load(Ordering::Relaxed));
+        for (candidate, bits) in self.candidates.iter().zip(&self.bits) {
+            if let Some(c) = candidate.filter(|&c| share.owns(c)) {
+                losses[c] = f64::from_bits(bits.load(Ordering::Relaxed));
+            }
         }
     }
 }

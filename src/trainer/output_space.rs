@@ -19,7 +19,7 @@
 //! Directions come from (seed, k, j) on their own stream, so an estimate
 //! is reproducible and independent of the weight-space directions.
 
-use super::{call_loss, objective, IterationMetrics, LossError, LossResult, Trainer};
+use super::{call_loss, IterationMetrics, LossError, LossResult, Trainer};
 use crate::config::{NonFinitePolicy, TrainerConfig};
 use crate::error::{Result, ZooError};
 use crate::estimate::{Plan, Summary};
@@ -33,6 +33,9 @@ use std::time::Instant;
 pub(super) struct OutputIteration {
     plan: Plan,
     y0: Vec<f64>,
+    /// Under `lr=auto`, after the first update: the outputs at θ − s, the
+    /// point the last step s started from (the plan's last candidate).
+    y_reference: Option<Vec<f64>>,
     rows: usize,
     per_sample: bool,
     /// Candidate-major: one loss per candidate (joint), or one per
@@ -47,7 +50,7 @@ impl OutputIteration {
     fn new(
         config: &TrainerConfig,
         iteration: u64,
-        y0: Vec<f64>,
+        (y0, y_reference): (Vec<f64>, Option<Vec<f64>>),
         rows: usize,
         per_sample: bool,
     ) -> Result<Self> {
@@ -56,7 +59,10 @@ impl OutputIteration {
         } else {
             y0.len()
         };
-        let plan = Plan::over_outputs(config.estimator, config.seed, iteration, dim);
+        let mut plan =
+            Plan::over_outputs(config.output_plan_estimator(), config.seed, iteration, dim);
+        // Its candidate is written from y_reference, not from a shift.
+        plan.set_reference(y_reference.as_ref().map(|_| &[0.0][..]));
         let per_candidate = if per_sample { rows } else { 1 };
         let losses = rows_times(
             "losses (candidates × rows)",
@@ -68,6 +74,7 @@ impl OutputIteration {
             identity: (0..dim).collect(),
             plan,
             y0,
+            y_reference,
             rows,
             per_sample,
             policy: config.nonfinite,
@@ -91,6 +98,10 @@ impl OutputIteration {
     /// reusable scratch.
     pub(super) fn outputs(&self, c: usize, out: &mut [f64], shift: &mut Vec<f64>) -> Result<()> {
         check_len("candidate outputs", self.y0.len(), out.len())?;
+        if let (Some(y), true) = (&self.y_reference, self.plan.reference() == Some(c)) {
+            out.copy_from_slice(y);
+            return Ok(());
+        }
         let dim = self.identity.len();
         shift.clear();
         shift.resize(2 * dim, 0.0);
@@ -114,7 +125,7 @@ impl OutputIteration {
             per_candidate,
             losses.len(),
         )?;
-        if self.policy == NonFinitePolicy::Error {
+        if self.policy == NonFinitePolicy::Error && !self.plan.is_reported_only(c) {
             if let Some(&value) = losses.iter().find(|l| !l.is_finite()) {
                 return Err(ZooError::NonFiniteLoss {
                     candidate: c,
@@ -136,9 +147,10 @@ impl OutputIteration {
         let (rows, candidates) = (self.rows, self.num_candidates());
         let mut column = vec![0.0; candidates];
         let mut total = Summary {
-            base_loss: Some(0.0),
+            base_loss: self.plan.reported_only().map(|_| 0.0),
             mean_loss: 0.0,
             dropped: 0,
+            reference_loss: self.plan.reference().map(|_| 0.0),
         };
         for (row, grad_row) in grad_y.chunks_mut(self.identity.len()).enumerate() {
             for (c, loss) in column.iter_mut().enumerate() {
@@ -155,6 +167,10 @@ impl OutputIteration {
                     other => other,
                 })?;
             total.base_loss = total.base_loss.zip(summary.base_loss).map(|(a, b)| a + b);
+            total.reference_loss = total
+                .reference_loss
+                .zip(summary.reference_loss)
+                .map(|(a, b)| a + b);
             total.mean_loss += summary.mean_loss;
             total.dropped += summary.dropped;
         }
@@ -173,9 +189,18 @@ impl Trainer {
         self.check_batch(x, n)?;
         let outputs = rows_times("batch outputs", n, self.model.network().num_outputs())?;
         let mut y0 = try_vec(outputs, 0.0, "batch outputs")?;
-        self.model
-            .forward_batch(x, n, &mut y0, &mut Workspace::new())?;
-        OutputIteration::new(&self.config, self.iteration, y0, n, per_sample)
+        let mut ws = Workspace::new();
+        self.model.forward_batch(x, n, &mut y0, &mut ws)?;
+        let y_reference = match self.reference_step() {
+            Some(step) => {
+                let at: Vec<f64> = self.params().iter().zip(step).map(|(t, s)| t - s).collect();
+                let mut y = try_vec(outputs, 0.0, "batch outputs at the reference point")?;
+                self.model.network().forward_batch(&at, x, n, &mut y, &mut ws)?;
+                Some(y)
+            }
+            None => None,
+        };
+        OutputIteration::new(&self.config, self.iteration, (y0, y_reference), n, per_sample)
     }
 
     /// One iteration in dataset mode with the output-space estimator: the
@@ -271,7 +296,8 @@ impl Trainer {
     {
         self.ensure_quiet("step with an adjoint")?;
         let started = Instant::now();
-        let y = self.open_outputs(x, n, false)?.y0;
+        let opened = self.open_outputs(x, n, false)?;
+        let y = opened.y0;
         let mut grad_y = vec![0.0; y.len()];
         let loss = call_loss(0, || adjoint_fn(&y, &mut grad_y))?;
         if !loss.is_finite() {
@@ -280,6 +306,14 @@ impl Trainer {
                 value: loss,
             });
         }
+        // lr=auto: the loss at the reference point, on this call's loss.
+        let reference_loss = match &opened.y_reference {
+            Some(y) => {
+                let mut unused = vec![0.0; y.len()];
+                Some(call_loss(1, || adjoint_fn(y, &mut unused))?)
+            }
+            None => None,
+        };
         if let Some(i) = grad_y.iter().position(|g| !g.is_finite()) {
             return Err(ZooError::InvalidArgument(format!(
                 "the adjoint's ∂L/∂Y[{i}] is {}",
@@ -290,8 +324,10 @@ impl Trainer {
             base_loss: Some(loss),
             mean_loss: loss,
             dropped: 0,
+            reference_loss,
         };
-        self.apply_output_gradient(x, n, &grad_y, summary, 1, started)
+        let evaluations = 1 + usize::from(reference_loss.is_some());
+        self.apply_output_gradient(x, n, &grad_y, summary, evaluations, started)
     }
 
     /// Backpropagates ∂L/∂Y through the network, adds the data term and
@@ -319,10 +355,11 @@ impl Trainer {
             });
         }
         let k = self.iteration;
+        let compared = self.comparison(&summary, data_loss)?;
         let lr = self.optimizer.step(
             &self.config.optim,
             k,
-            objective(summary.base_loss, summary.mean_loss, data_loss),
+            compared,
             self.model.params_mut(),
             &self.estimation.active,
             &mut grad_active,

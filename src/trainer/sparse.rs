@@ -112,6 +112,7 @@ impl Trainer {
         }
         self.model = model;
         self.estimation.mask_version += 1;
+        self.optimizer.forget_auto_step();
         Ok(())
     }
 
@@ -214,6 +215,7 @@ impl Trainer {
                 model.prune_by_scores(&keep, probe.sparsity, probe.scope)?;
                 self.model = model;
                 self.estimation.mask_version += 1;
+                self.optimizer.forget_auto_step();
                 self.estimation.grasp_scores = Some(scores);
                 Ok(())
             }

@@ -28,8 +28,10 @@ fn trainer(options: &str) -> Trainer {
     Trainer::new(model, options).unwrap()
 }
 
-const ESTIMATORS: [&str; 5] = [
+const ESTIMATORS: [&str; 6] = [
     "estimator=rge-central q=6 directions=sphere",
+    // The reference point moves coordinates outside the redrawn subset.
+    "estimator=rge-central q=4 lr=auto gradient_density=0.5",
     "estimator=rge-forward q=5",
     "estimator=cge-central",
     "estimator=cge-forward cge_coords=7",

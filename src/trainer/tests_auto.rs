@@ -77,7 +77,9 @@ fn auto_lr_option_reads_back_and_a_number_turns_it_off() {
     // more per iteration) whatever the order of the options, and the
     // base_loss option keeps the value it was given.
     assert!(trainer.last_metrics().unwrap().base_loss.is_some());
-    assert_eq!(trainer.candidates_per_iteration(), 33);
+    // After the first update also the point the last step started from.
+    assert_eq!(trainer.last_metrics().unwrap().evaluations, 34);
+    assert_eq!(trainer.candidates_per_iteration(), 34);
     assert_eq!(trainer.get("base_loss").unwrap(), "off");
     let reordered = Trainer::new(trainer.model().clone(), "base_loss=off lr=auto").unwrap();
     let flipped = Trainer::new(trainer.model().clone(), "lr=auto base_loss=off").unwrap();
@@ -89,6 +91,61 @@ fn auto_lr_option_reads_back_and_a_number_turns_it_off() {
     let metrics = trainer.step(|c| Ok(quadratic(c.params()))).unwrap();
     assert_eq!(metrics.lr, 0.01);
     assert!(trainer.set("lr", "automatic").is_err());
+}
+
+/// Iteration k's loss: the quadratic scaled and shifted by factors drawn
+/// for k (a new mini-batch, or the host's state moving on), so that its
+/// level changes between iterations far more than one step lowers it.
+fn drifting(k: u64, params: &[f64]) -> f64 {
+    use rand::Rng;
+    let mut rng = crate::rng::stream(9, crate::rng::Purpose::Direction, k, 0);
+    let (scale, shift): (f64, f64) = (rng.random_range(0.5..2.0), rng.random_range(0.0..100.0));
+    scale * quadratic(params) + shift
+}
+
+#[test]
+fn auto_lr_compares_on_the_same_iterations_loss_when_the_loss_changes() {
+    let model = Model::mlp(&[2, 4, 1], crate::model::Activation::Tanh, 3).unwrap();
+    let start = distance_to_minimum(&train("", 0).0);
+    let mut trainer = Trainer::new(model, "estimator=rge-central q=8 lr=auto").unwrap();
+    let (mut previous, mut from): (Vec<f64>, Option<Vec<f64>>) = (trainer.params().to_vec(), None);
+    for k in 0..800 {
+        let theta = trainer.params().to_vec();
+        let last = trainer.candidates_per_iteration() - 1;
+        let mut seen = (f64::NAN, None);
+        let metrics = *trainer
+            .step(|c| {
+                let loss = drifting(k, c.params());
+                if c.index() == last && k > 0 {
+                    seen.1 = Some((c.params().to_vec(), loss));
+                } else if c.params() == &theta[..] {
+                    seen.0 = loss;
+                }
+                Ok(loss)
+            })
+            .unwrap();
+        assert_eq!(metrics.base_loss, Some(seen.0), "iteration {k}");
+        if let Some((reference, reference_loss)) = seen.1 {
+            // The reference is where the last update started from: θ_{k−1},
+            // or the point it was taken back to.
+            let expected = from.as_ref().unwrap();
+            for (r, e) in reference.iter().zip(expected) {
+                assert!((r - e).abs() <= 1e-12 * e.abs().max(1.0), "iteration {k}");
+            }
+            // Accepted iff L_k(θ_k) ≤ L_k(θ_a): the update starts from θ_k,
+            // else from θ_a.
+            from = Some(if seen.0 <= reference_loss { theta.clone() } else { reference });
+        } else {
+            from = Some(previous.clone());
+        }
+        previous = trainer.params().to_vec();
+        assert_eq!(trainer.iteration(), k + 1);
+    }
+    // The level moved by up to 100 and 4× every iteration; the run still
+    // converges, which comparing with a stored loss of another iteration
+    // would not.
+    let end = distance_to_minimum(&trainer);
+    assert!(end < 1e-2 * start, "{start} → {end}");
 }
 
 /// The quadratic plus a staircase of relative height ~1e-6 in the

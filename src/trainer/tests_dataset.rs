@@ -225,6 +225,9 @@ fn ask_tell_in_dataset_mode_equals_the_callback_bit_for_bit() {
     let case = Case::new(&[2, 6, 3], 4);
     for (options, per_sample) in [
         ("estimator=rge-central q=5 lr=0.05", false),
+        ("estimator=rge-central q=5 lr=auto", false),
+        ("estimator=cge-forward lr=auto", true),
+        ("estimator=rge-central q=4 lr=auto space=weights", false),
         ("estimator=rge-forward q=3 lr=0.05", true),
         ("estimator=cge-central lr=0.05", false),
         ("estimator=cge-forward lr=0.05", true),

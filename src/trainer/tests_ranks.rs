@@ -126,6 +126,17 @@ fn candidates_partition_is_bit_identical_for_any_rank_and_thread_count() {
 }
 
 #[test]
+fn auto_lr_is_bit_identical_for_any_rank_count() {
+    let options = "estimator=rge-central q=3 lr=auto seed=4";
+    let single = single_process(options, 6);
+    for size in [2, 3, 5] {
+        for weights in train_on_ranks(size, &format!("{options} threads=2"), 6, None) {
+            assert_eq!(weights.unwrap(), single, "{size} ranks");
+        }
+    }
+}
+
+#[test]
 fn the_reported_only_base_point_changes_no_weights_across_ranks() {
     let options = "estimator=cge-central lr=0.05 seed=2";
     let single = single_process(options, 4);
