@@ -452,7 +452,9 @@ mod tests {
         // A NaN loss is a rejection too; a loss equal to the accepted one
         // is a success.
         let mut nan = (opt.clone(), theta.clone());
-        let lr_nan = nan.0.step(&c, 3, stored(f64::NAN), &mut nan.1, &[0], &mut [1.0]);
+        let lr_nan = nan
+            .0
+            .step(&c, 3, stored(f64::NAN), &mut nan.1, &[0], &mut [1.0]);
         assert_eq!(lr_nan, lr * shrink);
         assert_close(&nan.1, &[first[0] - lr_nan, first[1]]);
         let here = theta.clone();

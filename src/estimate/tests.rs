@@ -520,16 +520,40 @@ fn the_reference_point_comes_last_and_changes_no_estimate() {
             for prev in (0..n).map(Some).chain([None]) {
                 let (mut out, mut holds) = (theta.to_vec(), None);
                 if let Some(p) = prev {
-                    plan.materialize(None, p, &theta, &active, &mut out, &mut direction, &mut holds);
+                    plan.materialize(
+                        None,
+                        p,
+                        &theta,
+                        &active,
+                        &mut out,
+                        &mut direction,
+                        &mut holds,
+                    );
                 }
-                plan.materialize(prev, n, &theta, &active, &mut out, &mut direction, &mut holds);
+                plan.materialize(
+                    prev,
+                    n,
+                    &theta,
+                    &active,
+                    &mut out,
+                    &mut direction,
+                    &mut holds,
+                );
                 assert_eq!(out, back, "{kind:?} after {prev:?}");
                 // Every other candidate after the reference: as from θ.
                 for c in 0..n {
                     let mut fresh = theta.to_vec();
                     let mut after = out.clone();
                     plain.apply(c, &active, &mut fresh, &mut direction, &mut None);
-                    plan.materialize(Some(n), c, &theta, &active, &mut after, &mut direction, &mut None);
+                    plan.materialize(
+                        Some(n),
+                        c,
+                        &theta,
+                        &active,
+                        &mut after,
+                        &mut direction,
+                        &mut None,
+                    );
                     assert_eq!(after, fresh, "{kind:?}: candidate {c} after the reference");
                 }
             }

@@ -75,10 +75,18 @@ impl Trainer {
             return Ok(None);
         };
         let mut y = vec![0.0; term.targets.len()];
-        self.model
-            .network()
-            .forward_batch(params, &term.x, term.rows, &mut y, &mut Workspace::new())?;
-        let squares: f64 = y.iter().zip(&term.targets).map(|(y, t)| (y - t) * (y - t)).sum();
+        self.model.network().forward_batch(
+            params,
+            &term.x,
+            term.rows,
+            &mut y,
+            &mut Workspace::new(),
+        )?;
+        let squares: f64 = y
+            .iter()
+            .zip(&term.targets)
+            .map(|(y, t)| (y - t) * (y - t))
+            .sum();
         Ok(Some(term.weight / y.len() as f64 * squares))
     }
 

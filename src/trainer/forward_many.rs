@@ -175,7 +175,7 @@ mod tests {
     #[test]
     fn bad_ids_and_sizes_are_refused_before_anything_runs() {
         let model = Model::mlp(&[2, 4, 1], Activation::Tanh, 1).unwrap();
-        let mut trainer = Trainer::new(model, "estimator=rge-central q=2").unwrap();
+        let mut trainer = Trainer::new(model, "estimator=rge-central q=2 lr=0.01").unwrap();
         let ids = trainer.ask_batch(4).unwrap();
         let x = vec![0.5; 2 * 2];
         let mut y = vec![7.0; 2];

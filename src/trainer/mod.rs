@@ -531,11 +531,11 @@ impl Trainer {
             .unwrap_or(summary.mean_loss)
             + data_loss.unwrap_or(0.0);
         let reference = match (summary.reference_loss, self.reference_step()) {
-            (Some(loss), Some(step)) => {
+            (Some(loss), Some(step)) if self.dataset.data_term.is_some() => {
                 let at: Vec<f64> = self.params().iter().zip(step).map(|(t, s)| t - s).collect();
                 Some(loss + self.data_loss_at(&at)?.unwrap_or(0.0))
             }
-            _ => None,
+            (loss, _) => loss,
         };
         Ok(Comparison { current, reference })
     }

@@ -195,12 +195,20 @@ impl Trainer {
             Some(step) => {
                 let at: Vec<f64> = self.params().iter().zip(step).map(|(t, s)| t - s).collect();
                 let mut y = try_vec(outputs, 0.0, "batch outputs at the reference point")?;
-                self.model.network().forward_batch(&at, x, n, &mut y, &mut ws)?;
+                self.model
+                    .network()
+                    .forward_batch(&at, x, n, &mut y, &mut ws)?;
                 Some(y)
             }
             None => None,
         };
-        OutputIteration::new(&self.config, self.iteration, (y0, y_reference), n, per_sample)
+        OutputIteration::new(
+            &self.config,
+            self.iteration,
+            (y0, y_reference),
+            n,
+            per_sample,
+        )
     }
 
     /// One iteration in dataset mode with the output-space estimator: the

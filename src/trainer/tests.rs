@@ -279,7 +279,7 @@ fn bad_ids_are_rejected_and_change_nothing() {
     let busy = t.set("lr", "0.5").unwrap_err().to_string();
     assert!(busy.contains("2 of 3 losses outstanding"), "{busy}");
     assert!(t.step(|_| Ok(0.0)).is_err());
-    assert_eq!(t.get("lr").unwrap(), "0.001");
+    assert_eq!(t.get("lr").unwrap(), "auto");
 
     t.abort_iteration().unwrap();
     let stale = t.tell(ids[0], 1.0).unwrap_err().to_string();

@@ -134,7 +134,11 @@ fn auto_lr_compares_on_the_same_iterations_loss_when_the_loss_changes() {
             }
             // Accepted iff L_k(θ_k) ≤ L_k(θ_a): the update starts from θ_k,
             // else from θ_a.
-            from = Some(if seen.0 <= reference_loss { theta.clone() } else { reference });
+            from = Some(if seen.0 <= reference_loss {
+                theta.clone()
+            } else {
+                reference
+            });
         } else {
             from = Some(previous.clone());
         }

@@ -13,9 +13,16 @@ fn data() -> (Vec<f64>, Vec<f64>) {
     (x, y)
 }
 
+/// A fixed rate unless `options` sets one: `lr=auto` evaluates θ itself
+/// (and, after the first update, one point more).
 fn trainer(options: &str) -> Trainer {
     let model = Model::mlp(&[2, 5, 1], Activation::Tanh, 11).unwrap();
-    Trainer::new(model, options).unwrap()
+    let rate = if options.contains("lr=") {
+        ""
+    } else {
+        "lr=0.001"
+    };
+    Trainer::new(model, &format!("{rate} {options}")).unwrap()
 }
 
 fn bits(v: &[f64]) -> Vec<u64> {

@@ -309,7 +309,11 @@ fn dataset_mode_misuse_is_refused_and_changes_nothing() {
 fn output_space_drops_nonfinite_pairs_or_fails_cleanly() {
     let case = Case::new(&[2, 4, 2], 2);
     let mut calls = 0;
-    let mut trainer = Trainer::new(case.model.clone(), "estimator=rge-central q=4 seed=1").unwrap();
+    let mut trainer = Trainer::new(
+        case.model.clone(),
+        "estimator=rge-central q=4 lr=0.01 seed=1",
+    )
+    .unwrap();
     let m = trainer
         .step_dataset(&case.x, case.n, |y| {
             calls += 1;

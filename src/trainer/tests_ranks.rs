@@ -488,7 +488,7 @@ fn ask_tell_across_ranks_rejects_other_ranks_ids_and_output_space() {
         barrier: Barrier::new(1),
     });
     let model = Model::mlp(&[2, 5, 1], Activation::Tanh, 3).unwrap();
-    let mut t = Trainer::new(model, "estimator=rge-central q=3").unwrap();
+    let mut t = Trainer::new(model, "estimator=rge-central q=3 lr=0.01").unwrap();
     // One process posing as rank 1 of 2 (its allreduce is its own).
     t.set_communicator(1, 2, allreduce_for(comm)).unwrap();
     let ids = t.ask_batch(10).unwrap();

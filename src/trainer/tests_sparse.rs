@@ -216,7 +216,7 @@ fn pruned_weights_stay_zero_and_costs_follow_the_active_count() {
             "{options}: a pruned weight moved"
         );
     }
-    let mut t = Trainer::new(model, "estimator=cge-central").unwrap();
+    let mut t = Trainer::new(model, "estimator=cge-central lr=0.01").unwrap();
     t.prune(Method::Random { seed: 1 }, 0.9).unwrap();
     assert_eq!(t.candidates_per_iteration(), 2 * t.model().num_active());
     assert!(t.set_mask(&vec![false; t.model().num_params()]).is_err());
