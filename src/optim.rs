@@ -423,7 +423,12 @@ mod tests {
     fn auto_lr_grows_on_success_and_takes_back_a_step_that_raised_the_loss() {
         let mut c = config(OptimizerKind::Sgd);
         c.auto_lr = true;
-        let (start, grow, shrink) = (auto_step::START, auto_step::GROW, auto_step::SHRINK);
+        let (start, search, grow, shrink) = (
+            auto_step::START,
+            auto_step::SEARCH_GROW,
+            auto_step::GROW,
+            auto_step::SHRINK,
+        );
         let mut opt = Optimizer::new(2);
         let mut theta = vec![1.0, -2.0];
         // First update: nothing to compare with, rate START.
@@ -438,16 +443,19 @@ mod tests {
             opt.auto_step().reference_step().unwrap(),
             &[-start, 2.0 * start],
         );
-        // The loss fell: θ_1 is accepted and the rate grows.
+        // The loss fell: θ_1 is accepted and the rate grows, doubling
+        // until the first rejection.
+        assert!(opt.auto_step().searching);
         assert_eq!(
             opt.step(&c, 1, stored(4.0), &mut theta, &[0], &mut [1.0]),
-            start * grow
+            start * search
         );
-        assert_close(&theta, &[first[0] - start * grow, first[1]]);
+        assert_close(&theta, &[first[0] - start * search, first[1]]);
         // The loss rose: back to θ_1, the rate shrinks, and the step is
-        // this iteration's gradient from θ_1.
+        // this iteration's gradient from θ_1; the search is over.
         let lr = opt.step(&c, 2, stored(4.5), &mut theta, &[0, 1], &mut [-1.0, 1.0]);
-        assert_eq!(lr, start * grow * shrink);
+        assert_eq!(lr, start * search * shrink);
+        assert!(!opt.auto_step().searching);
         assert_close(&theta, &[first[0] + lr, first[1] - lr]);
         // A NaN loss is a rejection too; a loss equal to the accepted one
         // is a success.
@@ -468,7 +476,12 @@ mod tests {
     fn auto_lr_compares_with_the_reference_loss_of_the_same_iteration() {
         let mut c = config(OptimizerKind::Sgd);
         c.auto_lr = true;
-        let (start, grow, shrink) = (auto_step::START, auto_step::GROW, auto_step::SHRINK);
+        let (start, search, grow, shrink) = (
+            auto_step::START,
+            auto_step::SEARCH_GROW,
+            auto_step::GROW,
+            auto_step::SHRINK,
+        );
         let mut opt = Optimizer::new(1);
         let mut theta = vec![0.0];
         opt.step(&c, 0, stored(1.0), &mut theta, &[0], &mut [1.0]);
@@ -479,7 +492,7 @@ mod tests {
             reference: Some(reference),
         };
         let lr = opt.step(&c, 1, fresh(10.0, 11.0), &mut theta, &[0], &mut [1.0]);
-        assert_eq!(lr, start * grow);
+        assert_eq!(lr, start * search);
         assert_close(&theta, &[-start - lr]);
         assert_eq!(opt.auto_step().accepted_loss, 10.0);
         // The loss fell to 2, yet the reference is lower: rejected, and

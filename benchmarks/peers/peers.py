@@ -63,12 +63,12 @@ TUNE_BUDGET = 2000
 # zoo_trainer_new fail with ZOO_UNKNOWN_OPTION: such a configuration is
 # skipped with a note.
 ZOO_CONFIGS = [
-    ("zoo default", "", None),
+    ("zoo default (lr=auto)", "", None),
     ("zoo rge-central q=16 adam", "estimator=rge-central q=16 mu=0.001 optimizer=adam",
      {"lr": [0.003, 0.01, 0.03, 0.1, 0.3]}),
-    ("zoo lr=auto", "lr=auto", None),
-    ("zoo shaping=rank", "estimator=rge-central q=16 shaping=rank", None),
-    ("zoo lr=auto shaping=rank", "lr=auto shaping=rank", None),
+    ("zoo lr=0.001 (the former default)", "lr=0.001", None),
+    ("zoo shaping=rank lr=0.001", "estimator=rge-central q=16 shaping=rank lr=0.001", None),
+    ("zoo shaping=rank (lr=auto)", "shaping=rank", None),
 ]
 
 # Peers' grids (chosen on validation like zoo's).

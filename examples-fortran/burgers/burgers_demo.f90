@@ -28,6 +28,9 @@ program burgers_demo
   !> first NTUNE network seeds with the first zoo seed.
   integer, parameter :: NTUNE = 3
   integer, parameter :: M_ZO = 1, M_ZO_WARM = 2, M_NON = 3
+  !> ZO-SOL with zoo's default options (lr=auto), no grid: what a user
+  !> who tunes nothing gets.
+  integer, parameter :: M_ZO_DEFAULT = 4, M_ZO_DEFAULT_WARM = 5
   real(dp), parameter :: SMOOTH_NU = 0.02_dp, SMOOTH_AMPLITUDE = 1.0_dp
   real(dp), parameter :: SHARP_NU = 0.01_dp, SHARP_AMPLITUDE = 1.5_dp
   !> One Fourier mode steepening into a single strong shock at a low
@@ -230,16 +233,22 @@ contains
     integer :: journal
     journal = merge(log, 0, net_seed == net_seeds(1) .and. zoo_seed == zoo_seeds(1))
     select case (method)
-    case (M_ZO, M_ZO_WARM)
-       if (method == M_ZO_WARM) then
+    case (M_ZO, M_ZO_WARM, M_ZO_DEFAULT, M_ZO_DEFAULT_WARM)
+       if (method == M_ZO_WARM .or. method == M_ZO_DEFAULT_WARM) then
           call initial_model(t%kind, net_seed, start, warm_constant)
        else
           call initial_model(t%kind, net_seed, start)
        end if
-       write (options, '(a, i0, a, es9.3)') 'estimator=rge-central q=16 mu=0.001 optimizer=adam threads=2 seed=', &
-            zoo_seed, ' lr=', lr_of(method, cfg)
-       call train_zo(t, validation, start, trim(options), merge(ZO_ITERATIONS, closure_budget, &
-            t%kind == CORRECTION), trained, journal, label // ' lr=' // ftoa(lr_of(method, cfg)))
+       if (method == M_ZO_DEFAULT .or. method == M_ZO_DEFAULT_WARM) then
+          write (options, '(a, i0)') 'threads=2 seed=', zoo_seed
+          call train_zo(t, validation, start, trim(options), merge(ZO_ITERATIONS, closure_budget, &
+               t%kind == CORRECTION), trained, journal, label)
+       else
+          write (options, '(a, i0, a, es9.3)') 'estimator=rge-central q=16 mu=0.001 optimizer=adam threads=2 seed=', &
+               zoo_seed, ' lr=', lr_of(method, cfg)
+          call train_zo(t, validation, start, trim(options), merge(ZO_ITERATIONS, closure_budget, &
+               t%kind == CORRECTION), trained, journal, label // ' lr=' // ftoa(lr_of(method, cfg)))
+       end if
     case default
        call initial_model(CORRECTION, net_seed, start)
        if (t%stride > 1) then
@@ -281,6 +290,8 @@ contains
     if (method == M_NON) then
        text = 'lr ' // ftoa(lr_of(method, cfg))
        if (cfg > 3) text = text // ', noise ' // ftoa(noise_of(method, cfg))
+    else if (method == M_ZO_DEFAULT .or. method == M_ZO_DEFAULT_WARM) then
+       text = 'default options (lr=auto)'
     else
        text = 'lr ' // ftoa(lr_of(method, cfg))
     end if
@@ -329,8 +340,12 @@ contains
     fit = ''
     if (method == M_NON) fit = '; one-step R2 ' // ftoa(real(nint(100 * median_fit_r2(s, m)), dp) / 100)
     if (ties > 0) fit = fit // '; every grid point tied on validation, the first is kept'
-    call set_hyper(s, m, hyper_of(method, chosen) // ' of ' // grid // '; best validation at ' // &
-         itoa(nint(median_stopped(s, m))) // trim(stopped) // fit, method == M_NON)
+    if (last_cfg > first_cfg) then
+       fit = ' of ' // grid // '; best validation at ' // itoa(nint(median_stopped(s, m))) // trim(stopped) // fit
+    else
+       fit = ', no grid; best validation at ' // itoa(nint(median_stopped(s, m))) // trim(stopped) // fit
+    end if
+    call set_hyper(s, m, hyper_of(method, chosen) // fit, method == M_NON)
   end subroutine run_method
 
   !> The correction task: SRC, NON (on one-step pairs; with sparse
@@ -351,6 +366,7 @@ contains
          'lr ' // grid_text(NON_LRS) // ' x noise ' // grid_text(NOISES))
     call run_method(s, group, 'ZO-SOL', M_ZO, 1, 3, ZO_QUICK(findloc(STRIDES, t%stride, 1)), &
          'lr ' // grid_text(ZO_LRS))
+    if (mode /= QUICK) call run_method(s, group, 'ZO-SOL, default options', M_ZO_DEFAULT, 1, 1, 1, '')
   end subroutine correction_group
 
   !> The closure task: SRC, the best constant eddy viscosity, a
@@ -379,8 +395,12 @@ contains
     call add_run(s, m, evaluated(CLOSURE, net, fitted, 0, 0))
     if (from_scratch) call run_method(s, '', 'ZO-SOL, from scratch', M_ZO, 1, 3, CLOSURE_QUICK, &
          'lr ' // grid_text(closure_grid))
+    if (from_scratch .and. mode /= QUICK) call run_method(s, '', 'ZO-SOL, from scratch, default options', &
+         M_ZO_DEFAULT, 1, 1, 1, '')
     call run_method(s, '', 'ZO-SOL, warm from constant', M_ZO_WARM, 1, 3, CLOSURE_QUICK, &
          'lr ' // grid_text(closure_grid))
+    if (mode /= QUICK) call run_method(s, '', 'ZO-SOL, warm from constant, default options', &
+         M_ZO_DEFAULT_WARM, 1, 1, 1, '')
   end subroutine closure_group
 
   !> Checks that the median test error of `name` is below `margin` times

@@ -3,8 +3,10 @@
 //! Tensors (little-endian): `params` (f64, [d]), `mask` (u8 0/1, [d]) and,
 //! for trainers, `optimizer.first` and `optimizer.second` (f64, [d]) and
 //! the `lr=auto` state: `optimizer.auto_step` (f64, [d]) with metadata
-//! `auto_lr` and `auto_accepted_loss` (absent from files written before
-//! it; such trainers start `lr=auto` afresh).
+//! `auto_lr`, `auto_accepted_loss` and `auto_searching` (the first two
+//! absent from files written before `lr=auto`, whose trainers start it
+//! afresh; the last absent from files written before its initial search,
+//! which resume without one).
 //! String metadata: `format` = "zoo-checkpoint", `format_version`, `kind`
 //! ("model" or "trainer"), `zoo_version`, the architecture (`layers`:
 //! widths "2,16,1"; `activations`: one per layer, "tanh,identity"; for
@@ -119,6 +121,7 @@ pub fn encode(model: &Model, trainer: Option<&TrainerState>) -> Result<Vec<u8>> 
             if let Some(auto) = &state.auto {
                 metadata.insert("auto_lr".into(), auto.lr.to_string());
                 metadata.insert("auto_accepted_loss".into(), auto.accepted_loss.to_string());
+                metadata.insert("auto_searching".into(), auto.searching.to_string());
                 tensors.push((
                     "optimizer.auto_step",
                     Dtype::F64,
@@ -299,6 +302,15 @@ pub fn decode(bytes: &[u8], path: &str) -> Result<Checkpoint> {
                     lr: parse(field("auto_lr")?, "auto_lr", &bad)?,
                     accepted_loss: parse(field("auto_accepted_loss")?, "auto_accepted_loss", &bad)?,
                     last_step: f64_values(view.data()),
+                    searching: match metadata.get("auto_searching").map(String::as_str) {
+                        None | Some("false") => false,
+                        Some("true") => true,
+                        Some(other) => {
+                            return Err(bad(format!(
+                                "metadata 'auto_searching' is '{other}'; expected true or false"
+                            )))
+                        }
+                    },
                 };
                 if !auto.is_valid() {
                     return Err(bad(format!(

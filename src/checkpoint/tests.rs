@@ -282,12 +282,24 @@ fn bad_files_are_refused_with_a_reason() {
         ("auto_lr", "inf"),
         ("auto_lr", "0"),
         ("auto_accepted_loss", "x"),
+        ("auto_searching", "maybe"),
     ] {
         let bad_auto = with_metadata(&good, |m| {
             m.insert(key.into(), value.into());
         });
         assert!(reason(&bad_auto).contains(key), "{key}={value}");
     }
+    // lr=auto is the default: the state is there, still in its search
+    // after one update; a file written before the search resumes without.
+    let searching = |bytes: &[u8]| {
+        let state = decode(bytes, "t").unwrap().trainer.unwrap();
+        state.auto.unwrap().searching
+    };
+    assert!(searching(&good));
+    let older = with_metadata(&good, |m| {
+        m.remove("auto_searching");
+    });
+    assert!(!searching(&older));
     let model_only = encode(trainer.model(), None).unwrap();
     assert!(reason(&model_only).contains("holds a model"));
     assert!(decode(&model_only, "m").is_ok());

@@ -93,7 +93,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         "lr",
         "auto",
         "number ≥ 0 | auto",
-        "learning rate; auto: adapted from the losses. Each iteration also evaluates θ_k (central estimators: one candidate more) and, from the second on, the point θ_a its last step started from (one more), and compares the two on that iteration's loss: ×1.2 after a step that did not raise the loss, else θ goes back to θ_a and the rate halves; starts at 0.001; the schedule is not applied; holds for losses that change between iterations (online training, mini-batches)",
+        "learning rate; auto: adapted from the losses. Each iteration also evaluates θ_k (central estimators: one candidate more) and, from the second on, the point θ_a its last step started from (one more), and compares the two on that iteration's loss: ×1.2 after a step that did not raise the loss (×2 until the first rejection), else θ goes back to θ_a and the rate halves; starts at 0.001; the schedule is not applied; holds for losses that change between iterations (online training, mini-batches)",
     ),
     spec(
         "momentum",

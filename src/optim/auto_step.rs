@@ -5,7 +5,9 @@
 //! candidates, θ_k itself and the point θ_a = θ_k − s its last step s
 //! started from (two reported-only candidates; forward estimators
 //! evaluate θ_k anyway). If L(θ_k) is no larger than L(θ_a) the step
-//! succeeded: θ_k is kept and the learning rate grows by [`GROW`].
+//! succeeded: θ_k is kept and the learning rate grows by [`GROW`] (by
+//! [`SEARCH_GROW`] until the first rejection, so that a rate orders of
+//! magnitude above [`START`] is found in a few iterations).
 //! Otherwise the step overshot: θ goes back to θ_a and the rate shrinks by
 //! [`SHRINK`]. Either way the optimizer then takes its update with the new
 //! rate and this iteration's gradient (after a rejection taken at θ_k, a
@@ -23,6 +25,8 @@ use super::{OptimConfig, Optimizer};
 
 /// Factor on the learning rate after an accepted step.
 pub const GROW: f64 = 1.2;
+/// Factor after an accepted step before the first rejection.
+pub const SEARCH_GROW: f64 = 2.0;
 /// Factor on the learning rate after a rejected step.
 pub const SHRINK: f64 = 0.5;
 /// The first learning rate (Adam's steps are about lr per coordinate).
@@ -32,13 +36,14 @@ const LR_BOUNDS: (f64, f64) = (1e-12, 1e6);
 
 /// The adaptive state: the rate of the last update ([`START`] before the
 /// first), the loss of the accepted point as last seen (NaN before the
-/// first update) and the displacement s = θ_k − θ_a of the last update,
-/// per coordinate of θ.
+/// first update), the displacement s = θ_k − θ_a of the last update, per
+/// coordinate of θ, and whether no step has been rejected yet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AutoStep {
     pub lr: f64,
     pub accepted_loss: f64,
     pub last_step: Vec<f64>,
+    pub searching: bool,
 }
 
 /// The losses an `lr=auto` update compares, both from one iteration.
@@ -57,6 +62,7 @@ impl AutoStep {
             lr: START,
             accepted_loss: f64::NAN,
             last_step: vec![0.0; d],
+            searching: true,
         }
     }
 
@@ -106,12 +112,14 @@ impl Optimizer {
                     *t -= s;
                 }
                 state.lr = (state.lr * SHRINK).max(LR_BOUNDS.0);
+                state.searching = false;
                 if reference.is_finite() {
                     state.accepted_loss = reference;
                 }
             } else {
                 state.accepted_loss = loss;
-                state.lr = (state.lr * GROW).min(LR_BOUNDS.1);
+                let grow = if state.searching { SEARCH_GROW } else { GROW };
+                state.lr = (state.lr * grow).min(LR_BOUNDS.1);
             }
         }
         let lr = self.auto.lr;
