@@ -62,8 +62,8 @@ pub struct IterationMetrics {
     /// applies no update, leaves it unchanged.
     pub iteration: u64,
     /// L(θ_k) when the iteration evaluates θ: forward variants, and central
-    /// ones with option `base_loss=on` (then as the host returned it, NaN
-    /// or infinite included: that loss is only reported).
+    /// ones with option `base_loss=on` or `lr=auto` (then as the host
+    /// returned it, NaN or infinite included: that loss is only reported).
     pub base_loss: Option<f64>,
     /// Mean of the finite losses of the candidates the estimate is made
     /// from: L(θ_k) + O(μ²) for central ones.
@@ -71,7 +71,8 @@ pub struct IterationMetrics {
     /// The weighted data term at θ_k, when one is set (not part of the
     /// losses above).
     pub data_loss: Option<f64>,
-    /// Losses received (the reported-only base point included).
+    /// Losses received (the reported-only base point and, under
+    /// `lr=auto`, reference point included).
     pub evaluations: usize,
     /// Candidates dropped for non-finite losses (theirs or their partner's).
     pub dropped: usize,
