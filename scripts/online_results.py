@@ -18,6 +18,7 @@ METHODS = [
     ("polynomial", "polynomial least squares"),
     ("offline", "network fitted offline on the true coupling term"),
     ("online", "online (zoo), trained inside the production run"),
+    ("online_lr_auto", "online (zoo), default lr=auto"),
 ]
 
 
@@ -25,6 +26,9 @@ def chosen(truth, method):
     """The hyper-parameters a truth's validation period chose, as text."""
     if method == "none":
         return "-"
+    if method == "online_lr_auto":
+        online = truth["online"]
+        return f"W {online['window_steps']}, q {online['q']}, mu {online['mu']} as for online; lr auto"
     values = truth[method]
     if method == "linear":
         b = values["b"]

@@ -52,11 +52,13 @@ program online_demo
   !> truths 2 and 3 only, use those selected on truth 1 (a check that the
   !> comparison does not hinge on where the selection is made).
   integer, parameter :: NONE = 1, ONLINE = 2, OFFLINE = 3, LINEAR = 4, POLY = 5, NMAIN = 5
-  integer, parameter :: ONLINE_HP1 = 6, OFFLINE_HP1 = 7, NMETHODS = 7
+  !> ONLINE_AUTO (full run) is ONLINE with zoo's default lr=auto instead of
+  !> the selected learning rate (window, q and mu as selected).
+  integer, parameter :: ONLINE_HP1 = 6, OFFLINE_HP1 = 7, ONLINE_AUTO = 8, NMETHODS = 8
   character(len=*), parameter :: NAMES(NMETHODS) = [character(len=17) :: 'none', 'online', 'offline', 'linear', &
-       'polynomial', 'online_hp_truth1', 'offline_hp_truth1']
+       'polynomial', 'online_hp_truth1', 'offline_hp_truth1', 'online_lr_auto']
   !> The order of the printed tables.
-  integer, parameter :: ORDER(NMETHODS) = [NONE, LINEAR, POLY, ONLINE, OFFLINE, ONLINE_HP1, OFFLINE_HP1]
+  integer, parameter :: ORDER(NMETHODS) = [NONE, LINEAR, POLY, ONLINE, ONLINE_AUTO, OFFLINE, ONLINE_HP1, OFFLINE_HP1]
   !> The polynomial closure: degrees 0 .. SELECT_DEGREE compete on the
   !> validation period. Degrees up to MAX_DEGREE are fitted and scored too,
   !> for the record only (full run): their validation error keeps falling
@@ -66,11 +68,12 @@ program online_demo
   !> of no closure's (full runs measure about 0.025).
   real(dp), parameter :: QUICK_MARGIN = 0.1_dp
 
-  !> zoo's settings for online training.
+  !> zoo's settings for online training; lr = AUTO_LR stands for lr=auto.
   type :: online_config
      integer :: window = 20, q = 2
      real(dp) :: lr = 0.01_dp, mu = 0.02_dp
   end type online_config
+  real(dp), parameter :: AUTO_LR = 0
   !> zoo_model_fit's settings for the offline fit.
   type :: fit_config
      integer :: epochs = 100
@@ -259,9 +262,12 @@ contains
     integer, intent(in) :: seed, last
     type(zoo_model), intent(inout) :: trained
     type(zoo_model) :: initial
+    character(len=:), allocatable :: lr
     call new_network(seed, initial)
+    lr = num_text(config%lr)
+    if (config%lr == AUTO_LR) lr = 'auto'
     call start_online_training(initial, 'estimator=rge-central q=' // int_text(config%q) // ' lr=' // &
-         num_text(config%lr) // ' mu=' // num_text(config%mu) // ' seed=' // int_text(seed), &
+         lr // ' mu=' // num_text(config%mu) // ' seed=' // int_text(seed), &
          config%window, train_steps, rk4_step, OBS_EVERY)
     call zoo_model_free(initial)
     call run(last * OBS_EVERY)
@@ -480,7 +486,7 @@ contains
   !> Online training: window and lr, then q and mu, chosen by the median
   !> validation error over NSELECT seeds (--quick: the selected values).
   subroutine evaluate_online()
-    type(online_config) :: c
+    type(online_config) :: c, auto
     type(zoo_model) :: model
     real(dp) :: t0, best
     real(dp), allocatable :: errors(:, :)
@@ -538,6 +544,15 @@ contains
        end if
     end do
     seconds(ONLINE_HP1, truth) = elapsed(t0)
+    call clock(t0)
+    auto = best_online(truth)
+    auto%lr = AUTO_LR
+    do seed = 1, nseeds_run
+       call run_online(auto, seed, NOBS, model)
+       test_mse(seed, ONLINE_AUTO, truth) = test_error()
+       coupling_mse(seed, ONLINE_AUTO, truth) = coupling_error(model)
+    end do
+    seconds(ONLINE_AUTO, truth) = elapsed(t0)
     call zoo_model_free(model)
   end subroutine evaluate_online
 
@@ -575,7 +590,7 @@ contains
   !> hyper-parameter runs are the main runs).
   logical function listed(m, t)
     integer, intent(in) :: m, t
-    listed = shown(m) .and. .not. (t == 1 .and. m > NMAIN)
+    listed = shown(m) .and. .not. (t == 1 .and. (m == ONLINE_HP1 .or. m == OFFLINE_HP1))
   end function listed
 
   !> The median test error of `method` on truth `t` over the seeds run.
@@ -658,6 +673,7 @@ contains
     call print_pair(ONLINE, POLY)
     call print_pair(ONLINE_HP1, OFFLINE_HP1)
     call print_pair(ONLINE_HP1, POLY)
+    call print_pair(ONLINE_AUTO, ONLINE)
   end subroutine print_summary
 
   subroutine print_pair(m1, m2)
@@ -775,6 +791,7 @@ contains
        call write_pair(u, ONLINE, OFFLINE)
        call write_pair(u, ONLINE_HP1, OFFLINE_HP1)
        call write_pair(u, ONLINE_HP1, POLY)
+       call write_pair(u, ONLINE_AUTO, ONLINE)
     end if
     write (u, '(a, i0, a, i0, a, i0, a, i0, a)') '    "online_vs_polynomial": {"runs_won": ', pair_wins(ONLINE, POLY), &
          ', "runs": ', n * ntruths_run, ', "truths_won": ', truth_wins(ONLINE, POLY), ', "truths": ', ntruths_run, '}'
