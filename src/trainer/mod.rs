@@ -327,6 +327,10 @@ impl Trainer {
         if next.optim.kind != self.config.optim.kind {
             self.optimizer = Optimizer::new(self.model.num_params());
         }
+        if next.optim.auto_lr != self.config.optim.auto_lr {
+            // A step taken under another rule is no reference for lr=auto.
+            self.optimizer.forget_auto_step();
+        }
         self.config = next;
         Ok(())
     }

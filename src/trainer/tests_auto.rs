@@ -91,6 +91,15 @@ fn auto_lr_option_reads_back_and_a_number_turns_it_off() {
     let metrics = trainer.step(|c| Ok(quadratic(c.params()))).unwrap();
     assert_eq!(metrics.lr, 0.01);
     assert!(trainer.set("lr", "automatic").is_err());
+    // Back to auto: the fixed-rate step is no reference, so the next
+    // update compares nothing (θ evaluated, no reference point).
+    trainer.set("lr", "auto").unwrap();
+    assert_eq!(trainer.candidates_per_iteration(), 33);
+    let before = trainer.params().to_vec();
+    let metrics = *trainer.step(|c| Ok(quadratic(c.params()))).unwrap();
+    assert_eq!(metrics.evaluations, 33);
+    assert!(trainer.params().iter().zip(&before).any(|(a, b)| a != b));
+    assert_eq!(trainer.candidates_per_iteration(), 34);
 }
 
 /// Iteration k's loss: the quadratic scaled and shifted by factors drawn
