@@ -411,6 +411,19 @@ mod tests {
         assert_close(&theta, &[0.95 - 0.03, -1.9 - 0.04]);
     }
 
+    /// SGD under `lr=auto`.
+    fn auto_config() -> OptimConfig {
+        let mut c = config(OptimizerKind::Sgd);
+        c.auto_lr = true;
+        c
+    }
+
+    /// START, SEARCH_GROW, GROW and SHRINK of `lr=auto`.
+    fn auto_factors() -> (f64, f64, f64, f64) {
+        use auto_step::*;
+        (START, SEARCH_GROW, GROW, SHRINK)
+    }
+
     /// L(θ_k) alone: the stored loss of the accepted point is the reference.
     fn stored(current: f64) -> Comparison {
         Comparison {
@@ -421,14 +434,8 @@ mod tests {
 
     #[test]
     fn auto_lr_grows_on_success_and_takes_back_a_step_that_raised_the_loss() {
-        let mut c = config(OptimizerKind::Sgd);
-        c.auto_lr = true;
-        let (start, search, grow, shrink) = (
-            auto_step::START,
-            auto_step::SEARCH_GROW,
-            auto_step::GROW,
-            auto_step::SHRINK,
-        );
+        let c = auto_config();
+        let (start, search, grow, shrink) = auto_factors();
         let mut opt = Optimizer::new(2);
         let mut theta = vec![1.0, -2.0];
         // First update: nothing to compare with, rate START.
@@ -474,14 +481,8 @@ mod tests {
 
     #[test]
     fn auto_lr_compares_with_the_reference_loss_of_the_same_iteration() {
-        let mut c = config(OptimizerKind::Sgd);
-        c.auto_lr = true;
-        let (start, search, grow, shrink) = (
-            auto_step::START,
-            auto_step::SEARCH_GROW,
-            auto_step::GROW,
-            auto_step::SHRINK,
-        );
+        let c = auto_config();
+        let (start, search, grow, shrink) = auto_factors();
         let mut opt = Optimizer::new(1);
         let mut theta = vec![0.0];
         opt.step(&c, 0, stored(1.0), &mut theta, &[0], &mut [1.0]);
