@@ -525,16 +525,13 @@ impl Trainer {
 }
 
 impl Trainer {
-    /// What `lr=auto` compares: L(θ_k), the base loss where it was
-    /// evaluated and is finite, else the mean candidate loss; and the
-    /// reference point's loss where the iteration evaluated it; each plus
-    /// the data term at its point when one is set.
+    /// What `lr=auto` compares: L(θ_k), the base loss as it came where it
+    /// was evaluated (a NaN or infinite one rejects the step that led to
+    /// θ_k), else the mean candidate loss; and the reference point's loss
+    /// where the iteration evaluated it; each plus the data term at its
+    /// point when one is set.
     fn comparison(&self, summary: &Summary, data_loss: Option<f64>) -> Result<Comparison> {
-        let current = summary
-            .base_loss
-            .filter(|b| b.is_finite())
-            .unwrap_or(summary.mean_loss)
-            + data_loss.unwrap_or(0.0);
+        let current = summary.base_loss.unwrap_or(summary.mean_loss) + data_loss.unwrap_or(0.0);
         let reference = match (summary.reference_loss, self.reference_step()) {
             (Some(loss), Some(step)) if self.dataset.data_term.is_some() => {
                 let at: Vec<f64> = self.params().iter().zip(step).map(|(t, s)| t - s).collect();

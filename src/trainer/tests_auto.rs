@@ -161,6 +161,32 @@ fn auto_lr_compares_on_the_same_iterations_loss_when_the_loss_changes() {
     assert!(end < 1e-2 * start, "{start} → {end}");
 }
 
+#[test]
+fn a_non_finite_loss_at_theta_rejects_the_step_that_led_there() {
+    for bad in [f64::NAN, f64::INFINITY] {
+        let model = Model::mlp(&[2, 4, 1], crate::model::Activation::Tanh, 3).unwrap();
+        let mut trainer = Trainer::new(model, "estimator=rge-central q=8").unwrap();
+        for _ in 0..5 {
+            trainer.step(|c| Ok(quadratic(c.params()))).unwrap();
+        }
+        let (theta, lr) = (
+            trainer.params().to_vec(),
+            trainer.last_metrics().unwrap().lr,
+        );
+        let reference = trainer.candidates_per_iteration() - 1;
+        // The simulation fails at θ_k only: the candidates around it are fine.
+        let metrics = *trainer
+            .step(|c| {
+                let at_theta = c.index() != reference && c.params() == &theta[..];
+                Ok(if at_theta { bad } else { quadratic(c.params()) })
+            })
+            .unwrap();
+        assert_eq!(metrics.lr, lr * crate::optim::auto_step::SHRINK, "{bad}");
+        // θ went back by the last step before this update.
+        assert!(trainer.params().iter().all(|v| v.is_finite()));
+    }
+}
+
 /// The quadratic plus a staircase of relative height ~1e-6 in the
 /// parameters' sum: what an adaptive solver's changing step count adds.
 fn with_jumps(params: &[f64]) -> f64 {
