@@ -426,8 +426,10 @@ zoo_status zoo_step_output_samples(struct zoo_trainer *trainer,
 // One iteration with exact gradients supplied by the host: zoo runs the
 // network on `nrows` row-major inputs `x[0..nx]`, `adjoint_fn` returns
 // the loss and ∂L/∂outputs, and zoo backpropagates it through the
-// network. `*loss` (may be NULL) receives the loss. On error nothing
-// changes. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_CALLBACK_FAILED,
+// network. `*loss` (may be NULL) receives the loss. Under `lr=auto` (the
+// default) `adjoint_fn` is called a second time from the second iteration
+// on, at the outputs of the point the last step started from, for its
+// loss only. On error nothing changes. Errors: ZOO_NULL_POINTER, ZOO_BUSY, ZOO_OUT_OF_MEMORY, ZOO_BAD_SIZE, ZOO_CALLBACK_FAILED,
 // ZOO_NONFINITE_LOSS, ZOO_INVALID_ARGUMENT (a non-finite adjoint),
 // ZOO_BAD_STATE.
 zoo_status zoo_step_adjoint(struct zoo_trainer *trainer,
