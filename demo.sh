@@ -5,7 +5,7 @@
 # seeds) and a plot.
 #
 # Usage: bash demo.sh [--full] [output directory]
-#   (default)  a representative subset: 3 network seeds, about 5 minutes
+#   (default)  a representative subset: 3 network seeds, about 6 minutes
 #   --full     every study, 5 network seeds x 3 zoo seeds (20 to 40 minutes
 #              on 2 cores); writes results/burgers.json and re-renders the
 #              README tables from it
