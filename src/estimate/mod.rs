@@ -125,8 +125,10 @@ pub struct Plan {
     /// Reused by rank shaping: the shaped losses and the sort order.
     shaped: Vec<f64>,
     order: Vec<usize>,
-    /// The last `lr=auto` step s (over every coordinate of θ), when this
-    /// iteration re-evaluates the point it started from; empty otherwise.
+    /// Whether this iteration re-evaluates the point the last `lr=auto`
+    /// step s started from, and s (over every coordinate of θ; empty when
+    /// the caller writes that candidate itself, as output space does).
+    has_reference: bool,
     reference: Vec<f64>,
 }
 
@@ -161,6 +163,7 @@ impl Plan {
             norms: Vec::new(),
             shaped: Vec::new(),
             order: Vec::new(),
+            has_reference: false,
             reference: Vec::new(),
         };
         plan.prepare();
@@ -182,7 +185,7 @@ impl Plan {
         self.seed = seed;
         self.iteration = iteration;
         self.num_active = num_active;
-        self.reference.clear();
+        self.set_reference(None);
         self.prepare();
     }
 
@@ -190,12 +193,12 @@ impl Plan {
     /// (the last candidate): `lr=auto` compares L(θ) with the loss of the
     /// point its last step s started from on the same iteration's loss, so
     /// that a loss that changes between iterations (online training,
-    /// mini-batches, noise) compares like with like.
+    /// mini-batches, noise) compares like with like. An empty step adds
+    /// the candidate for a caller that writes it itself.
     pub fn set_reference(&mut self, step: Option<&[f64]>) {
+        self.has_reference = step.is_some();
         self.reference.clear();
-        if let Some(step) = step {
-            self.reference.extend_from_slice(step);
-        }
+        self.reference.extend_from_slice(step.unwrap_or_default());
     }
 
     /// Per-iteration state: CGE's coordinates, empty sphere norms (their
@@ -260,7 +263,7 @@ impl Plan {
         } else {
             p + 1
         };
-        with_base + usize::from(!self.reference.is_empty())
+        with_base + usize::from(self.has_reference)
     }
 
     /// The candidate that evaluates θ only to report L(θ) (central
@@ -274,7 +277,7 @@ impl Plan {
     /// The candidate θ − s of [`Plan::set_reference`] (the last one), also
     /// reported only.
     pub fn reference(&self) -> Option<usize> {
-        (!self.reference.is_empty()).then(|| self.num_candidates() - 1)
+        self.has_reference.then(|| self.num_candidates() - 1)
     }
 
     /// Whether candidate `c`'s loss is only reported (θ with `base_loss`,

@@ -74,20 +74,26 @@ impl Trainer {
         let Some(term) = &self.dataset.data_term else {
             return Ok(None);
         };
-        let mut y = vec![0.0; term.targets.len()];
-        self.model.network().forward_batch(
-            params,
-            &term.x,
-            term.rows,
-            &mut y,
-            &mut Workspace::new(),
-        )?;
-        let squares: f64 = y
-            .iter()
-            .zip(&term.targets)
-            .map(|(y, t)| (y - t) * (y - t))
-            .sum();
-        Ok(Some(term.weight / y.len() as f64 * squares))
+        let residual = self.data_residuals(term, params, &mut Workspace::new())?;
+        let squares: f64 = residual.iter().map(|r| r * r).sum();
+        Ok(Some(term.weight / residual.len() as f64 * squares))
+    }
+
+    /// f(X_d; params) − T_d.
+    fn data_residuals(
+        &self,
+        term: &DataTerm,
+        params: &[f64],
+        ws: &mut Workspace,
+    ) -> Result<Vec<f64>> {
+        let mut residual = vec![0.0; term.targets.len()];
+        self.model
+            .network()
+            .forward_batch(params, &term.x, term.rows, &mut residual, ws)?;
+        for (r, t) in residual.iter_mut().zip(&term.targets) {
+            *r -= t;
+        }
+        Ok(residual)
     }
 
     /// Adds the data term's gradient to `grad_active` (one entry per
@@ -98,13 +104,10 @@ impl Trainer {
             return Ok(None);
         };
         let mut ws = Workspace::new();
-        let mut residual = vec![0.0; term.targets.len()];
-        self.model
-            .forward_batch(&term.x, term.rows, &mut residual, &mut ws)?;
+        let mut residual = self.data_residuals(term, self.model.params(), &mut ws)?;
         let scale = term.weight / residual.len() as f64;
         let mut loss = 0.0;
-        for (r, t) in residual.iter_mut().zip(&term.targets) {
-            *r -= t;
+        for r in residual.iter_mut() {
             loss += *r * *r;
             *r *= 2.0 * scale;
         }

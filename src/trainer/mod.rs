@@ -259,7 +259,6 @@ impl Trainer {
             } else {
                 batch.rows.saturating_mul(outputs)
             };
-            let reference = usize::from(self.reference_step().is_some());
             Plan::over_outputs(
                 self.config.output_plan_estimator(),
                 self.config.seed,
@@ -267,17 +266,17 @@ impl Trainer {
                 dim,
             )
             .num_candidates()
-                + reference
+                + usize::from(self.reference_step().is_some())
         } else {
             let active = sparse::estimation_active(&self.model, &self.config, self.iteration);
-            let mut plan = Plan::new(
+            Plan::new(
                 self.config.plan_estimator(),
                 self.config.seed,
                 self.iteration,
                 active.len(),
-            );
-            plan.set_reference(self.reference_step());
-            plan.num_candidates()
+            )
+            .num_candidates()
+                + usize::from(self.reference_step().is_some())
         }
     }
 
@@ -360,9 +359,8 @@ impl Trainer {
             self.iteration,
             self.estimation.active.len(),
         );
-        let updates = self.config.optim.auto_lr && self.estimation.grasp.is_none();
-        let step = updates.then(|| self.optimizer.auto_step().reference_step());
-        self.estimation.plan.set_reference(step.flatten());
+        let step = auto_reference(&self.config, &self.estimation, &self.optimizer);
+        self.estimation.plan.set_reference(step);
         self.open.grad.resize(self.estimation.active.len(), 0.0);
         self.open.losses.clear();
         self.open
@@ -373,10 +371,13 @@ impl Trainer {
     /// The last `lr=auto` step, whose starting point an iteration that
     /// updates θ re-evaluates (not a ZO-GraSP probe's).
     fn reference_step(&self) -> Option<&[f64]> {
-        if !self.config.optim.auto_lr || self.estimation.grasp.is_some() {
-            return None;
-        }
-        self.optimizer.auto_step().reference_step()
+        auto_reference(&self.config, &self.estimation, &self.optimizer)
+    }
+
+    /// θ − s, the point [`Trainer::reference_step`]'s step started from.
+    fn reference_params(&self) -> Option<Vec<f64>> {
+        let step = self.reference_step()?;
+        Some(self.params().iter().zip(step).map(|(t, s)| t - s).collect())
     }
 
     fn evaluation(&self) -> Evaluation<'_> {
@@ -532,15 +533,29 @@ impl Trainer {
     /// point when one is set.
     fn comparison(&self, summary: &Summary, data_loss: Option<f64>) -> Result<Comparison> {
         let current = summary.base_loss.unwrap_or(summary.mean_loss) + data_loss.unwrap_or(0.0);
-        let reference = match (summary.reference_loss, self.reference_step()) {
-            (Some(loss), Some(step)) if self.dataset.data_term.is_some() => {
-                let at: Vec<f64> = self.params().iter().zip(step).map(|(t, s)| t - s).collect();
-                Some(loss + self.data_loss_at(&at)?.unwrap_or(0.0))
-            }
+        let reference = match (summary.reference_loss, self.dataset.data_term.is_some()) {
+            (Some(loss), true) => match self.reference_params() {
+                Some(at) => Some(loss + self.data_loss_at(&at)?.unwrap_or(0.0)),
+                None => Some(loss),
+            },
             (loss, _) => loss,
         };
         Ok(Comparison { current, reference })
     }
+}
+
+/// The last `lr=auto` step when the next iteration updates θ (not a
+/// ZO-GraSP probe): its starting point is re-evaluated. A free function so
+/// that opening an iteration can borrow the plan mutably beside it.
+fn auto_reference<'a>(
+    config: &TrainerConfig,
+    estimation: &EstimationSet,
+    optimizer: &'a Optimizer,
+) -> Option<&'a [f64]> {
+    if !config.optim.auto_lr || estimation.grasp.is_some() {
+        return None;
+    }
+    optimizer.auto_step().reference_step()
 }
 
 /// The loss of the plan's reported-only base point (option `base_loss`),

@@ -62,7 +62,7 @@ impl OutputIteration {
         let mut plan =
             Plan::over_outputs(config.output_plan_estimator(), config.seed, iteration, dim);
         // Its candidate is written from y_reference, not from a shift.
-        plan.set_reference(y_reference.as_ref().map(|_| &[0.0][..]));
+        plan.set_reference(y_reference.as_ref().map(|_| &[][..]));
         let per_candidate = if per_sample { rows } else { 1 };
         let losses = rows_times(
             "losses (candidates × rows)",
@@ -191,9 +191,8 @@ impl Trainer {
         let mut y0 = try_vec(outputs, 0.0, "batch outputs")?;
         let mut ws = Workspace::new();
         self.model.forward_batch(x, n, &mut y0, &mut ws)?;
-        let y_reference = match self.reference_step() {
-            Some(step) => {
-                let at: Vec<f64> = self.params().iter().zip(step).map(|(t, s)| t - s).collect();
+        let y_reference = match self.reference_params() {
+            Some(at) => {
                 let mut y = try_vec(outputs, 0.0, "batch outputs at the reference point")?;
                 self.model
                     .network()
